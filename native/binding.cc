@@ -1,0 +1,192 @@
+// The N-API binding: thin. It unwraps typed arrays without copying (the
+// kernels read and write the caller's memory, at its byteOffset), re-checks
+// lengths as a last line of defence (the TypeScript facade has already
+// validated everything and produced the user-facing errors), and calls the
+// ops layer. Per-environment state lives in the Addon instance, so the
+// module can be loaded by several worker_threads at once.
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "kernels/dispatch.h"
+#include "ops/instance_norm.h"
+
+namespace instnorm {
+namespace {
+
+// A Float32Array argument (or null/undefined when `optional`), with at least
+// `need` elements. Throws a JS TypeError and returns false otherwise.
+bool unwrap_f32(napi_env env, napi_value v, int64_t need, bool optional,
+                const char* name, float** out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  if (optional && (t == napi_null || t == napi_undefined)) {
+    *out = nullptr;
+    return true;
+  }
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, v, &type, &length, &data, nullptr,
+                               nullptr) != napi_ok ||
+      type != napi_float32_array) {
+    napi_throw_type_error(env, nullptr,
+                          (std::string(name) + " must be a Float32Array").c_str());
+    return false;
+  }
+  if (static_cast<uint64_t>(length) < static_cast<uint64_t>(need) ||
+      (need > 0 && data == nullptr)) {
+    napi_throw_range_error(env, nullptr,
+                           (std::string(name) + " is too short").c_str());
+    return false;
+  }
+  *out = static_cast<float*>(data);
+  return true;
+}
+
+bool unwrap_dim(napi_env env, napi_value v, const char* name, int64_t* out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 1.0) ||
+      d > 9007199254740991.0 || d != static_cast<double>(static_cast<int64_t>(d))) {
+    napi_throw_range_error(env, nullptr,
+                           (std::string(name) + " must be a positive integer").c_str());
+    return false;
+  }
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+bool unwrap_eps(napi_env env, napi_value v, double* out) {
+  if (napi_get_value_double(env, v, out) != napi_ok || !(*out >= 0.0) ||
+      !std::isfinite(*out)) {
+    napi_throw_range_error(env, nullptr, "eps must be a finite number >= 0");
+    return false;
+  }
+  return true;
+}
+
+// N, C, M with N*C*M representable.
+bool unwrap_shape(napi_env env, const Napi::CallbackInfo& info, size_t at,
+                  int64_t* n, int64_t* c, int64_t* m, int64_t* numel) {
+  if (!unwrap_dim(env, info[at], "N", n) || !unwrap_dim(env, info[at + 1], "C", c) ||
+      !unwrap_dim(env, info[at + 2], "M", m)) {
+    return false;
+  }
+  int64_t nc;
+  if (__builtin_mul_overflow(*n, *c, &nc) || __builtin_mul_overflow(nc, *m, numel)) {
+    napi_throw_range_error(env, nullptr, "N*C*M overflows");
+    return false;
+  }
+  return true;
+}
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env, Napi::Object exports) {
+    const kernels::KernelTable* tables[kernels::kMaxTables];
+    kernels::supported_tables(tables);
+    table_ = tables[0];
+    DefineAddon(exports,
+                {InstanceMethod("isas", &Addon::Isas),
+                 InstanceMethod("isa", &Addon::Isa),
+                 InstanceMethod("setIsa", &Addon::SetIsa),
+                 InstanceMethod("instanceNormForward", &Addon::Forward),
+                 InstanceMethod("instanceNormBackward", &Addon::Backward)});
+  }
+
+ private:
+  // Supported ISAs, best first.
+  Napi::Value Isas(const Napi::CallbackInfo& info) {
+    const kernels::KernelTable* tables[kernels::kMaxTables];
+    const int count = kernels::supported_tables(tables);
+    Napi::Array out = Napi::Array::New(info.Env(), count);
+    for (int i = 0; i < count; ++i) out.Set(i, tables[i]->isa);
+    return out;
+  }
+
+  Napi::Value Isa(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), table_->isa);
+  }
+
+  // setIsa(name): true if this CPU supports it (and it is now in use).
+  Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsString()) {
+      Napi::TypeError::New(info.Env(), "isa must be a string").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    const kernels::KernelTable* t =
+        kernels::find_table(info[0].As<Napi::String>().Utf8Value().c_str());
+    if (t) table_ = t;
+    return Napi::Boolean::New(info.Env(), t != nullptr);
+  }
+
+  // (x, y, N, C, M, gamma?, beta?, eps, mean?, rstd?)
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    ops::InstanceNormForward a{};
+    int64_t numel;
+    float* x;
+    if (info.Length() != 10 || !unwrap_shape(env, info, 2, &a.n, &a.c, &a.m, &numel) ||
+        !unwrap_f32(env, info[0], numel, false, "x", &x) ||
+        !unwrap_f32(env, info[1], numel, false, "out", &a.y) ||
+        !unwrap_f32(env, info[5], a.c, true, "gamma", const_cast<float**>(&a.gamma)) ||
+        !unwrap_f32(env, info[6], a.c, true, "beta", const_cast<float**>(&a.beta)) ||
+        !unwrap_eps(env, info[7], &a.eps) ||
+        !unwrap_f32(env, info[8], a.n * a.c, true, "mean", &a.mean) ||
+        !unwrap_f32(env, info[9], a.n * a.c, true, "rstd", &a.rstd)) {
+      return Throw(info);
+    }
+    a.x = x;
+    ops::instance_norm_forward(*table_, a);
+    return info.Env().Undefined();
+  }
+
+  // (dy, x, dx, dgamma, dbeta, N, C, M, gamma?, mean?, rstd?, eps)
+  Napi::Value Backward(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    ops::InstanceNormBackward a{};
+    int64_t numel;
+    float *dy, *x, *gamma, *mean, *rstd;
+    if (info.Length() != 12 || !unwrap_shape(env, info, 5, &a.n, &a.c, &a.m, &numel) ||
+        !unwrap_f32(env, info[0], numel, false, "dy", &dy) ||
+        !unwrap_f32(env, info[1], numel, false, "x", &x) ||
+        !unwrap_f32(env, info[2], numel, false, "dx", &a.dx) ||
+        !unwrap_f32(env, info[3], a.c, false, "dgamma", &a.dgamma) ||
+        !unwrap_f32(env, info[4], a.c, false, "dbeta", &a.dbeta) ||
+        !unwrap_f32(env, info[8], a.c, true, "gamma", &gamma) ||
+        !unwrap_f32(env, info[9], a.n * a.c, true, "mean", &mean) ||
+        !unwrap_f32(env, info[10], a.n * a.c, true, "rstd", &rstd) ||
+        !unwrap_eps(env, info[11], &a.eps)) {
+      return Throw(info);
+    }
+    a.dy = dy;
+    a.x = x;
+    a.gamma = gamma;
+    a.mean = mean;
+    a.rstd = rstd;
+    ops::instance_norm_backward(*table_, a);
+    return info.Env().Undefined();
+  }
+
+  // An exception is pending (or the arity was wrong): make sure one is.
+  static Napi::Value Throw(const Napi::CallbackInfo& info) {
+    bool pending = false;
+    napi_is_exception_pending(info.Env(), &pending);
+    if (!pending) {
+      napi_throw_type_error(info.Env(), nullptr, "wrong number of arguments");
+    }
+    return info.Env().Undefined();
+  }
+
+  const kernels::KernelTable* table_;
+};
+
+}  // namespace
+}  // namespace instnorm
+
+using InstnormAddon = instnorm::Addon;
+NODE_API_ADDON(InstnormAddon)

@@ -1,0 +1,64 @@
+// The per-ISA microkernels behind every operation, as a table of function
+// pointers. Each ISA's translation unit fills one table from the same
+// template source (microkernels_impl.h); the dispatcher picks a table once.
+//
+// A microkernel works on one contiguous run of floats (a plane, or a chunk
+// of one) and knows nothing of shapes, N-API or threads. Everything that is
+// not a streaming loop (merging statistics, eps, affine folding) happens in
+// double precision in the ops layer, outside the ISA code.
+#pragma once
+#include <cstdint>
+
+namespace instnorm {
+namespace kernels {
+
+// Count, mean and sum of squared deviations (M2) of a run of floats.
+struct Moments {
+  double count;
+  double mean;
+  double m2;
+};
+
+// Reductions of the instance-norm backward over a run, with d = x - sub:
+// sum(d), sum(dy), sum(dy * d).
+struct BackwardSums {
+  double sum_d;
+  double sum_dy;
+  double sum_dy_d;
+};
+
+struct KernelTable {
+  const char* isa;  // "scalar", "avx2", "avx512", "neon"
+  int vector_width; // fp32 lanes per register
+
+  // Statistics of x[0..n). n >= 1.
+  Moments (*moments)(const float* x, int64_t n);
+
+  // y[i] = (x[i] - sub) * scale + shift for i in [0, n). y may equal x.
+  void (*affine)(const float* x, float* y, int64_t n, float sub, float scale,
+                 float shift);
+
+  // The two backward reductions, plus sum(x - sub) (which refines a mean
+  // that was saved as a single float).
+  BackwardSums (*backward_sums)(const float* dy, const float* x, int64_t n,
+                                float sub);
+
+  // dx[i] = a * dy[i] + b * (x[i] - sub) + c. dx may equal dy or x.
+  void (*backward_apply)(const float* dy, const float* x, float* dx, int64_t n,
+                         float sub, float a, float b, float c);
+};
+
+// One table per ISA compiled into this build (see dispatch.h for which).
+const KernelTable& scalar_table();
+#if defined(INSTNORM_HAVE_AVX2)
+const KernelTable& avx2_table();
+#endif
+#if defined(INSTNORM_HAVE_AVX512)
+const KernelTable& avx512_table();
+#endif
+#if defined(INSTNORM_HAVE_NEON)
+const KernelTable& neon_table();
+#endif
+
+}  // namespace kernels
+}  // namespace instnorm

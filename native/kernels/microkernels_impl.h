@@ -1,0 +1,200 @@
+// The microkernels, written once over a vector type `V` (see vec/). Each
+// ISA's .cc file includes this after defining INSTNORM_VEC to its vector
+// type and INSTNORM_TABLE_NAME to its table accessor. Everything here has
+// internal linkage (anonymous namespace): copies compiled with different ISA
+// flags can never be merged by the linker, and no standard-library template
+// is used for the same reason.
+//
+// Accuracy design (see README "Numerics"):
+// - Statistics are taken over blocks of kStatBlock floats. For each block,
+//   a first sweep sums x to get a pivot close to the block mean; a second
+//   sweep, over data that is now in L1, sums d = x - pivot and d*d. fp32
+//   partial sums thus only ever hold short runs of centered values, and
+//   sum(d) corrects the pivot exactly (corrected two-pass algorithm), so
+//   large offsets (1e4 + noise) cost no accuracy.
+// - Blocks are merged in double with Chan's parallel formula, so a plane of
+//   millions of elements does not lose precision to one running sum.
+#pragma once
+#include <cstdint>
+
+#include "microkernels.h"
+
+#ifndef INSTNORM_VEC
+#error "define INSTNORM_VEC before including microkernels_impl.h"
+#endif
+
+namespace instnorm {
+namespace kernels {
+namespace {
+
+using V = INSTNORM_VEC;
+constexpr int W = V::kWidth;
+constexpr int64_t kStatBlock = 1024;
+
+inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// Sum of x[0..n), 4 independent accumulators to hide add latency.
+inline double block_sum(const float* x, int64_t n) {
+  V s0 = V::zero(), s1 = V::zero(), s2 = V::zero(), s3 = V::zero();
+  int64_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    s0 = s0 + V::load(x + i);
+    s1 = s1 + V::load(x + i + W);
+    s2 = s2 + V::load(x + i + 2 * W);
+    s3 = s3 + V::load(x + i + 3 * W);
+  }
+  for (; i + W <= n; i += W) s0 = s0 + V::load(x + i);
+  if (i < n) s1 = s1 + V::load_partial(x + i, static_cast<int>(n - i), 0.0f);
+  return ((s0 + s1) + (s2 + s3)).sum();
+}
+
+// sum(x - p) and sum((x - p)^2) over x[0..n). Tail lanes are filled with p,
+// so they contribute exactly zero.
+inline void block_centered(const float* x, int64_t n, float p, double* sd,
+                           double* sdd) {
+  const V pv = V::set1(p);
+  V a0 = V::zero(), a1 = V::zero(), q0 = V::zero(), q1 = V::zero();
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const V d0 = V::load(x + i) - pv;
+    const V d1 = V::load(x + i + W) - pv;
+    a0 = a0 + d0;
+    a1 = a1 + d1;
+    q0 = fmadd(d0, d0, q0);
+    q1 = fmadd(d1, d1, q1);
+  }
+  if (i + W <= n) {
+    const V d0 = V::load(x + i) - pv;
+    a0 = a0 + d0;
+    q0 = fmadd(d0, d0, q0);
+    i += W;
+  }
+  if (i < n) {
+    const V d1 = V::load_partial(x + i, static_cast<int>(n - i), p) - pv;
+    a1 = a1 + d1;
+    q1 = fmadd(d1, d1, q1);
+  }
+  *sd = (a0 + a1).sum();
+  *sdd = (q0 + q1).sum();
+}
+
+Moments moments(const float* x, int64_t n) {
+  Moments acc{0.0, 0.0, 0.0};
+  for (int64_t start = 0; start < n; start += kStatBlock) {
+    const int64_t len = min_i64(kStatBlock, n - start);
+    const float* xb = x + start;
+    const double cnt = static_cast<double>(len);
+    const float pivot = static_cast<float>(block_sum(xb, len) / cnt);
+    double sd, sdd;
+    block_centered(xb, len, pivot, &sd, &sdd);
+    const double bmean = static_cast<double>(pivot) + sd / cnt;
+    double bm2 = sdd - sd * sd / cnt;
+    if (bm2 < 0.0) bm2 = 0.0;
+    // Chan et al.: merge (acc) with (block).
+    const double total = acc.count + cnt;
+    const double delta = bmean - acc.mean;
+    acc.mean += delta * (cnt / total);
+    acc.m2 += bm2 + delta * delta * (acc.count * cnt / total);
+    acc.count = total;
+  }
+  return acc;
+}
+
+void affine(const float* x, float* y, int64_t n, float sub, float scale,
+            float shift) {
+  const V s = V::set1(sub), a = V::set1(scale), b = V::set1(shift);
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const V y0 = fmadd(V::load(x + i) - s, a, b);
+    const V y1 = fmadd(V::load(x + i + W) - s, a, b);
+    y0.store(y + i);
+    y1.store(y + i + W);
+  }
+  if (i + W <= n) {
+    fmadd(V::load(x + i) - s, a, b).store(y + i);
+    i += W;
+  }
+  if (i < n) {
+    const int r = static_cast<int>(n - i);
+    fmadd(V::load_partial(x + i, r, sub) - s, a, b).store_partial(y + i, r);
+  }
+}
+
+BackwardSums backward_sums(const float* dy, const float* x, int64_t n,
+                           float sub) {
+  const V s = V::set1(sub);
+  BackwardSums acc{0.0, 0.0, 0.0};
+  for (int64_t start = 0; start < n; start += kStatBlock) {
+    const int64_t len = min_i64(kStatBlock, n - start);
+    const float* xb = x + start;
+    const float* gb = dy + start;
+    V ad0 = V::zero(), ad1 = V::zero();
+    V ag0 = V::zero(), ag1 = V::zero();
+    V ap0 = V::zero(), ap1 = V::zero();
+    int64_t i = 0;
+    for (; i + 2 * W <= len; i += 2 * W) {
+      const V d0 = V::load(xb + i) - s, d1 = V::load(xb + i + W) - s;
+      const V g0 = V::load(gb + i), g1 = V::load(gb + i + W);
+      ad0 = ad0 + d0;
+      ad1 = ad1 + d1;
+      ag0 = ag0 + g0;
+      ag1 = ag1 + g1;
+      ap0 = fmadd(g0, d0, ap0);
+      ap1 = fmadd(g1, d1, ap1);
+    }
+    if (i + W <= len) {
+      const V d0 = V::load(xb + i) - s, g0 = V::load(gb + i);
+      ad0 = ad0 + d0;
+      ag0 = ag0 + g0;
+      ap0 = fmadd(g0, d0, ap0);
+      i += W;
+    }
+    if (i < len) {
+      const int r = static_cast<int>(len - i);
+      const V d1 = V::load_partial(xb + i, r, sub) - s;
+      const V g1 = V::load_partial(gb + i, r, 0.0f);
+      ad1 = ad1 + d1;
+      ag1 = ag1 + g1;
+      ap1 = fmadd(g1, d1, ap1);
+    }
+    acc.sum_d += (ad0 + ad1).sum();
+    acc.sum_dy += (ag0 + ag1).sum();
+    acc.sum_dy_d += (ap0 + ap1).sum();
+  }
+  return acc;
+}
+
+void backward_apply(const float* dy, const float* x, float* dx, int64_t n,
+                    float sub, float a, float b, float c) {
+  const V s = V::set1(sub), av = V::set1(a), bv = V::set1(b), cv = V::set1(c);
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const V r0 = fmadd(av, V::load(dy + i), fmadd(bv, V::load(x + i) - s, cv));
+    const V r1 = fmadd(av, V::load(dy + i + W),
+                       fmadd(bv, V::load(x + i + W) - s, cv));
+    r0.store(dx + i);
+    r1.store(dx + i + W);
+  }
+  if (i + W <= n) {
+    fmadd(av, V::load(dy + i), fmadd(bv, V::load(x + i) - s, cv)).store(dx + i);
+    i += W;
+  }
+  if (i < n) {
+    const int r = static_cast<int>(n - i);
+    const V g = V::load_partial(dy + i, r, 0.0f);
+    const V d = V::load_partial(x + i, r, sub) - s;
+    fmadd(av, g, fmadd(bv, d, cv)).store_partial(dx + i, r);
+  }
+}
+
+}  // namespace
+
+const KernelTable& INSTNORM_TABLE_NAME() {
+  static const KernelTable table = {INSTNORM_ISA_NAME, W,        moments,
+                                    affine,            backward_sums,
+                                    backward_apply};
+  return table;
+}
+
+}  // namespace kernels
+}  // namespace instnorm

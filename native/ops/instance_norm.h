@@ -1,0 +1,43 @@
+// Instance normalization over [N, C, M] (M = product of the spatial dims),
+// forward and backward, on caller-owned memory. Pure C++: the binding
+// unwraps JS values into these arguments; shapes and lengths were validated
+// by the facade and re-checked by the binding before they get here.
+#pragma once
+#include <cstdint>
+
+#include "../kernels/microkernels.h"
+
+namespace instnorm {
+namespace ops {
+
+struct InstanceNormForward {
+  const float* x;      // N*C*M
+  float* y;            // N*C*M, may equal x
+  int64_t n, c, m;
+  const float* gamma;  // C or nullptr (= 1)
+  const float* beta;   // C or nullptr (= 0)
+  double eps;
+  float* mean;         // N*C or nullptr
+  float* rstd;         // N*C or nullptr
+};
+
+struct InstanceNormBackward {
+  const float* dy;     // N*C*M
+  const float* x;      // N*C*M
+  float* dx;           // N*C*M, may equal dy or x
+  float* dgamma;       // C
+  float* dbeta;        // C
+  int64_t n, c, m;
+  const float* gamma;  // C or nullptr (= 1)
+  const float* mean;   // N*C or nullptr (then recomputed from x with eps)
+  const float* rstd;   // N*C or nullptr
+  double eps;
+};
+
+void instance_norm_forward(const kernels::KernelTable& k,
+                           const InstanceNormForward& a);
+void instance_norm_backward(const kernels::KernelTable& k,
+                            const InstanceNormBackward& a);
+
+}  // namespace ops
+}  // namespace instnorm
