@@ -79,12 +79,12 @@ export const instanceNormBackward: Kernels['instanceNormBackward'] = (
       let sumDyXhat = rstd * (sdyd - lo * sdy);
       let a = g * rstd;
       let k = (-g * rstd * rstd * sumDyXhat) / M;
-      let b0 = -a * (sdy / M);
+      const mdy = sdy / M;
       if (rstd === Infinity) {
         sumDyXhat = 0;
-        a = k = b0 = 0;
+        a = k = 0;
       }
-      for (let i = o; i < end; i++) dx[i] = a * dy[i] + k * (x[i] - mu) + b0;
+      for (let i = o; i < end; i++) dx[i] = a * (dy[i] - mdy) + k * (x[i] - mu);
       dg += sumDyXhat;
       db += sdy;
     }

@@ -43,9 +43,11 @@ struct KernelTable {
   BackwardSums (*backward_sums)(const float* dy, const float* x, int64_t n,
                                 float sub);
 
-  // dx[i] = a * dy[i] + b * (x[i] - sub) + c. dx may equal dy or x.
+  // dx[i] = a * (dy[i] - dy_sub) + b * (x[i] - x_sub) + c. dx may equal dy
+  // or x. Centering dy before scaling keeps dx accurate when dy is nearly
+  // constant over the plane (dx is then a small difference of large terms).
   void (*backward_apply)(const float* dy, const float* x, float* dx, int64_t n,
-                         float sub, float a, float b, float c);
+                         float dy_sub, float x_sub, float a, float b, float c);
 };
 
 // One table per ISA compiled into this build (see dispatch.h for which).

@@ -165,24 +165,26 @@ BackwardSums backward_sums(const float* dy, const float* x, int64_t n,
 }
 
 void backward_apply(const float* dy, const float* x, float* dx, int64_t n,
-                    float sub, float a, float b, float c) {
-  const V s = V::set1(sub), av = V::set1(a), bv = V::set1(b), cv = V::set1(c);
+                    float dy_sub, float x_sub, float a, float b, float c) {
+  const V gs = V::set1(dy_sub), xs = V::set1(x_sub);
+  const V av = V::set1(a), bv = V::set1(b), cv = V::set1(c);
   int64_t i = 0;
   for (; i + 2 * W <= n; i += 2 * W) {
-    const V r0 = fmadd(av, V::load(dy + i), fmadd(bv, V::load(x + i) - s, cv));
-    const V r1 = fmadd(av, V::load(dy + i + W),
-                       fmadd(bv, V::load(x + i + W) - s, cv));
+    const V r0 = fmadd(av, V::load(dy + i) - gs, fmadd(bv, V::load(x + i) - xs, cv));
+    const V r1 = fmadd(av, V::load(dy + i + W) - gs,
+                       fmadd(bv, V::load(x + i + W) - xs, cv));
     r0.store(dx + i);
     r1.store(dx + i + W);
   }
   if (i + W <= n) {
-    fmadd(av, V::load(dy + i), fmadd(bv, V::load(x + i) - s, cv)).store(dx + i);
+    fmadd(av, V::load(dy + i) - gs, fmadd(bv, V::load(x + i) - xs, cv))
+        .store(dx + i);
     i += W;
   }
   if (i < n) {
     const int r = static_cast<int>(n - i);
-    const V g = V::load_partial(dy + i, r, 0.0f);
-    const V d = V::load_partial(x + i, r, sub) - s;
+    const V g = V::load_partial(dy + i, r, dy_sub) - gs;
+    const V d = V::load_partial(x + i, r, x_sub) - xs;
     fmadd(av, g, fmadd(bv, d, cv)).store_partial(dx + i, r);
   }
 }

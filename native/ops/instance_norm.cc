@@ -70,16 +70,20 @@ void instance_norm_backward(const kernels::KernelTable& k,
       }
       const kernels::BackwardSums s = plane_backward_sums(k, dy, x, a.m, sub);
       // sum(x - sub)/M is the part of the mean that `sub` (one float) lost.
+      // Both means reach the apply pass as float + remainder, the
+      // remainders folded into the constant term.
       const double lo = s.sum_d / count;
+      const double mdy = s.sum_dy / count;
+      const float dy_sub = static_cast<float>(mdy);
       double sum_dy_xhat = rstd * (s.sum_dy_d - lo * s.sum_dy);
       double ca = g * rstd;
       double cb = -g * rstd * rstd * (sum_dy_xhat / count);
-      double cc = -ca * (s.sum_dy / count) - cb * lo;
+      double cc = -ca * (mdy - static_cast<double>(dy_sub)) - cb * lo;
       if (std::isinf(rstd)) {
         sum_dy_xhat = 0.0;
         ca = cb = cc = 0.0;
       }
-      k.backward_apply(dy, x, dx, a.m, sub, static_cast<float>(ca),
+      k.backward_apply(dy, x, dx, a.m, dy_sub, sub, static_cast<float>(ca),
                        static_cast<float>(cb), static_cast<float>(cc));
       dgamma += sum_dy_xhat;
       dbeta += s.sum_dy;

@@ -1,0 +1,25 @@
+import os from 'node:os';
+import { defineConfig } from 'vitest/config';
+
+// The kernel suites run once per backend: the JS fallback and every ISA this
+// architecture has (suites for an ISA the CPU lacks skip themselves, saying
+// why). The API suites (validation, loading, fallback) run once.
+const kernelSuites = ['test/kernels/**/*.test.ts'];
+const isas = process.arch === 'arm64' ? ['scalar', 'neon'] : process.arch === 'x64' ? ['scalar', 'avx2', 'avx512'] : ['scalar'];
+
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    maxWorkers: Math.max(1, os.availableParallelism()),
+    testTimeout: 60_000,
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    projects: [
+      { extends: true, test: { name: 'api', include: ['test/api/**/*.test.ts'] } },
+      { extends: true, test: { name: 'js', include: kernelSuites, env: { INSTNORM_BACKEND: 'js' } } },
+      ...isas.map((isa) => ({
+        extends: true,
+        test: { name: isa, include: kernelSuites, env: { INSTNORM_BACKEND: 'native', INSTNORM_ISA: isa } },
+      })),
+    ],
+  },
+});
