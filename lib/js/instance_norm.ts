@@ -42,6 +42,11 @@ export const instanceNormForward: Kernels['instanceNormForward'] = (
   }
 };
 
+/**
+ * Backward. Like the native kernels, it takes the saved rstd when given but
+ * always recomputes the mean exactly in its reduction pass (a saved float32
+ * mean has lost precision that matters at large offsets).
+ */
 export const instanceNormBackward: Kernels['instanceNormBackward'] = (
   dy, x, dx, dgamma, dbeta, N, C, M, gamma, meanIn, rstdIn, eps,
 ) => {
@@ -50,43 +55,42 @@ export const instanceNormBackward: Kernels['instanceNormBackward'] = (
     let dg = 0;
     let db = 0;
     for (let n = 0; n < N; n++) {
-      const p = n * C + c;
-      const o = p * M;
+      const o = (n * C + c) * M;
       const end = o + M;
-      let mean: number;
-      let rstd: number;
-      if (meanIn && rstdIn) {
-        mean = meanIn[p];
-        rstd = rstdIn[p];
-      } else {
-        const [mu, m2] = planeMoments(x, o, M);
-        mean = mu;
-        rstd = 1 / Math.sqrt(m2 / M + eps);
-      }
-      let sd = 0;
-      let sdy = 0;
-      let sdyd = 0;
+      let sx = 0;
+      let sg = 0;
       for (let i = o; i < end; i++) {
-        const d = x[i] - mean;
-        const gi = dy[i];
-        sd += d;
-        sdy += gi;
-        sdyd += gi * d;
+        sx += x[i];
+        sg += dy[i];
       }
-      // A saved mean is a float32; sum(x - mean)/M restores what it lost.
-      const lo = sd / M;
-      const mu = mean + lo;
-      let sumDyXhat = rstd * (sdyd - lo * sdy);
+      const px = sx / M;
+      const pg = sg / M;
+      let sd = 0;
+      let sgc = 0;
+      let sdd = 0;
+      let sgd = 0;
+      for (let i = o; i < end; i++) {
+        const d = x[i] - px;
+        const e = dy[i] - pg;
+        sd += d;
+        sgc += e;
+        sdd += d * d;
+        sgd += e * d;
+      }
+      const mx = px + sd / M;
+      const mdy = pg + sgc / M;
+      const cov = sgd - (sd * sgc) / M;
+      const rstd = meanIn && rstdIn ? rstdIn[n * C + c] : 1 / Math.sqrt(Math.max(0, sdd - (sd * sd) / M) / M + eps);
+      let sumDyXhat = rstd * cov;
       let a = g * rstd;
       let k = (-g * rstd * rstd * sumDyXhat) / M;
-      const mdy = sdy / M;
       if (rstd === Infinity) {
         sumDyXhat = 0;
         a = k = 0;
       }
-      for (let i = o; i < end; i++) dx[i] = a * (dy[i] - mdy) + k * (x[i] - mu);
+      for (let i = o; i < end; i++) dx[i] = a * (dy[i] - mdy) + k * (x[i] - mx);
       dg += sumDyXhat;
-      db += sdy;
+      db += mdy * M;
     }
     dgamma[c] = dg;
     dbeta[c] = db;

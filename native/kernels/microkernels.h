@@ -19,12 +19,16 @@ struct Moments {
   double m2;
 };
 
-// Reductions of the instance-norm backward over a run, with d = x - sub:
-// sum(d), sum(dy), sum(dy * d).
-struct BackwardSums {
-  double sum_d;
-  double sum_dy;
-  double sum_dy_d;
+// Joint statistics of (x, dy) over a run, for the instance-norm backward:
+// count, both means, M2 of x and the co-moment sum((x - mean_x)(dy - mean_dy)).
+// Kept as centered moments (not raw sums) for the same reason as Moments:
+// sum(dy * x) cancels catastrophically when dy or x has a large mean.
+struct CoMoments {
+  double count;
+  double mean_x;
+  double mean_dy;
+  double m2_x;
+  double c_x_dy;
 };
 
 struct KernelTable {
@@ -38,10 +42,8 @@ struct KernelTable {
   void (*affine)(const float* x, float* y, int64_t n, float sub, float scale,
                  float shift);
 
-  // The two backward reductions, plus sum(x - sub) (which refines a mean
-  // that was saved as a single float).
-  BackwardSums (*backward_sums)(const float* dy, const float* x, int64_t n,
-                                float sub);
+  // Joint statistics of x[0..n) and dy[0..n). n >= 1.
+  CoMoments (*co_moments)(const float* dy, const float* x, int64_t n);
 
   // dx[i] = a * (dy[i] - dy_sub) + b * (x[i] - x_sub) + c. dx may equal dy
   // or x. Centering dy before scaling keeps dx accurate when dy is nearly

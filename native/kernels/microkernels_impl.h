@@ -120,46 +120,50 @@ void affine(const float* x, float* y, int64_t n, float sub, float scale,
   }
 }
 
-BackwardSums backward_sums(const float* dy, const float* x, int64_t n,
-                           float sub) {
-  const V s = V::set1(sub);
-  BackwardSums acc{0.0, 0.0, 0.0};
+CoMoments co_moments(const float* dy, const float* x, int64_t n) {
+  CoMoments acc{0.0, 0.0, 0.0, 0.0, 0.0};
   for (int64_t start = 0; start < n; start += kStatBlock) {
     const int64_t len = min_i64(kStatBlock, n - start);
     const float* xb = x + start;
     const float* gb = dy + start;
-    V ad0 = V::zero(), ad1 = V::zero();
-    V ag0 = V::zero(), ag1 = V::zero();
-    V ap0 = V::zero(), ap1 = V::zero();
+    const double cnt = static_cast<double>(len);
+    const float px = static_cast<float>(block_sum(xb, len) / cnt);
+    const float pg = static_cast<float>(block_sum(gb, len) / cnt);
+    const V pxv = V::set1(px), pgv = V::set1(pg);
+    V ad = V::zero(), ag = V::zero(), qd = V::zero(), cgd = V::zero();
     int64_t i = 0;
-    for (; i + 2 * W <= len; i += 2 * W) {
-      const V d0 = V::load(xb + i) - s, d1 = V::load(xb + i + W) - s;
-      const V g0 = V::load(gb + i), g1 = V::load(gb + i + W);
-      ad0 = ad0 + d0;
-      ad1 = ad1 + d1;
-      ag0 = ag0 + g0;
-      ag1 = ag1 + g1;
-      ap0 = fmadd(g0, d0, ap0);
-      ap1 = fmadd(g1, d1, ap1);
-    }
-    if (i + W <= len) {
-      const V d0 = V::load(xb + i) - s, g0 = V::load(gb + i);
-      ad0 = ad0 + d0;
-      ag0 = ag0 + g0;
-      ap0 = fmadd(g0, d0, ap0);
-      i += W;
+    for (; i + W <= len; i += W) {
+      const V d = V::load(xb + i) - pxv;
+      const V g = V::load(gb + i) - pgv;
+      ad = ad + d;
+      ag = ag + g;
+      qd = fmadd(d, d, qd);
+      cgd = fmadd(g, d, cgd);
     }
     if (i < len) {
       const int r = static_cast<int>(len - i);
-      const V d1 = V::load_partial(xb + i, r, sub) - s;
-      const V g1 = V::load_partial(gb + i, r, 0.0f);
-      ad1 = ad1 + d1;
-      ag1 = ag1 + g1;
-      ap1 = fmadd(g1, d1, ap1);
+      const V d = V::load_partial(xb + i, r, px) - pxv;
+      const V g = V::load_partial(gb + i, r, pg) - pgv;
+      ad = ad + d;
+      ag = ag + g;
+      qd = fmadd(d, d, qd);
+      cgd = fmadd(g, d, cgd);
     }
-    acc.sum_d += (ad0 + ad1).sum();
-    acc.sum_dy += (ag0 + ag1).sum();
-    acc.sum_dy_d += (ap0 + ap1).sum();
+    const double sd = ad.sum(), sg = ag.sum();
+    const double bmx = static_cast<double>(px) + sd / cnt;
+    const double bmg = static_cast<double>(pg) + sg / cnt;
+    double bm2 = qd.sum() - sd * sd / cnt;
+    if (bm2 < 0.0) bm2 = 0.0;
+    const double bc = cgd.sum() - sd * sg / cnt;
+    // Chan et al., extended to the co-moment.
+    const double total = acc.count + cnt;
+    const double dmx = bmx - acc.mean_x, dmg = bmg - acc.mean_dy;
+    const double w = acc.count * cnt / total;
+    acc.mean_x += dmx * (cnt / total);
+    acc.mean_dy += dmg * (cnt / total);
+    acc.m2_x += bm2 + dmx * dmx * w;
+    acc.c_x_dy += bc + dmx * dmg * w;
+    acc.count = total;
   }
   return acc;
 }
@@ -192,9 +196,8 @@ void backward_apply(const float* dy, const float* x, float* dx, int64_t n,
 }  // namespace
 
 const KernelTable& INSTNORM_TABLE_NAME() {
-  static const KernelTable table = {INSTNORM_ISA_NAME, W,        moments,
-                                    affine,            backward_sums,
-                                    backward_apply};
+  static const KernelTable table = {INSTNORM_ISA_NAME, W,          moments,
+                                    affine,            co_moments, backward_apply};
   return table;
 }
 

@@ -58,35 +58,29 @@ void instance_norm_backward(const kernels::KernelTable& k,
       const float* x = a.x + p * a.m;
       const float* dy = a.dy + p * a.m;
       float* dx = a.dx + p * a.m;
-      float sub;
-      double rstd;
-      if (a.mean && a.rstd) {
-        sub = a.mean[p];
-        rstd = a.rstd[p];
-      } else {
-        const kernels::Moments mo = plane_moments(k, x, a.m);
-        sub = static_cast<float>(mo.mean);
-        rstd = rstd_of(mo.m2, count, a.eps);
-      }
-      const kernels::BackwardSums s = plane_backward_sums(k, dy, x, a.m, sub);
-      // sum(x - sub)/M is the part of the mean that `sub` (one float) lost.
+      // One pass gives the mean of x to full precision (better than a
+      // saved float32 mean), its variance when rstd was not saved, and the
+      // co-moment of x and dy, all free of cancellation.
+      const kernels::CoMoments s = plane_co_moments(k, dy, x, a.m);
+      const double rstd = (a.mean && a.rstd) ? static_cast<double>(a.rstd[p])
+                                             : rstd_of(s.m2_x, count, a.eps);
       // Both means reach the apply pass as float + remainder, the
       // remainders folded into the constant term.
-      const double lo = s.sum_d / count;
-      const double mdy = s.sum_dy / count;
-      const float dy_sub = static_cast<float>(mdy);
-      double sum_dy_xhat = rstd * (s.sum_dy_d - lo * s.sum_dy);
+      const float x_sub = static_cast<float>(s.mean_x);
+      const float dy_sub = static_cast<float>(s.mean_dy);
+      const double lo = s.mean_x - static_cast<double>(x_sub);
+      double sum_dy_xhat = rstd * s.c_x_dy;
       double ca = g * rstd;
       double cb = -g * rstd * rstd * (sum_dy_xhat / count);
-      double cc = -ca * (mdy - static_cast<double>(dy_sub)) - cb * lo;
+      double cc = -ca * (s.mean_dy - static_cast<double>(dy_sub)) - cb * lo;
       if (std::isinf(rstd)) {
         sum_dy_xhat = 0.0;
         ca = cb = cc = 0.0;
       }
-      k.backward_apply(dy, x, dx, a.m, dy_sub, sub, static_cast<float>(ca),
+      k.backward_apply(dy, x, dx, a.m, dy_sub, x_sub, static_cast<float>(ca),
                        static_cast<float>(cb), static_cast<float>(cc));
       dgamma += sum_dy_xhat;
-      dbeta += s.sum_dy;
+      dbeta += s.mean_dy * count;
     }
     a.dgamma[ch] = static_cast<float>(dgamma);
     a.dbeta[ch] = static_cast<float>(dbeta);

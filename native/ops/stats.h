@@ -33,17 +33,24 @@ inline kernels::Moments plane_moments(const kernels::KernelTable& k,
   return acc;
 }
 
-inline kernels::BackwardSums plane_backward_sums(const kernels::KernelTable& k,
-                                                 const float* dy,
-                                                 const float* x, int64_t m,
-                                                 float sub) {
-  kernels::BackwardSums acc{0.0, 0.0, 0.0};
+inline kernels::CoMoments merge_co_moments(const kernels::CoMoments& a,
+                                           const kernels::CoMoments& b) {
+  if (a.count == 0.0) return b;
+  if (b.count == 0.0) return a;
+  const double n = a.count + b.count;
+  const double dx = b.mean_x - a.mean_x, dg = b.mean_dy - a.mean_dy;
+  const double w = a.count * b.count / n;
+  return {n, a.mean_x + dx * (b.count / n), a.mean_dy + dg * (b.count / n),
+          a.m2_x + b.m2_x + dx * dx * w, a.c_x_dy + b.c_x_dy + dx * dg * w};
+}
+
+inline kernels::CoMoments plane_co_moments(const kernels::KernelTable& k,
+                                           const float* dy, const float* x,
+                                           int64_t m) {
+  kernels::CoMoments acc{0.0, 0.0, 0.0, 0.0, 0.0};
   for (int64_t s = 0; s < m; s += kChunk) {
     const int64_t len = m - s < kChunk ? m - s : kChunk;
-    const kernels::BackwardSums p = k.backward_sums(dy + s, x + s, len, sub);
-    acc.sum_d += p.sum_d;
-    acc.sum_dy += p.sum_dy;
-    acc.sum_dy_d += p.sum_dy_d;
+    acc = merge_co_moments(acc, k.co_moments(dy + s, x + s, len));
   }
   return acc;
 }
