@@ -7,15 +7,17 @@
 import { types } from 'node:util';
 
 /** A short description of a value for error messages. */
+const article = (word: string): string => (/^[AEIOUaeiou]/.test(word) ? `an ${word}` : `a ${word}`);
+
 export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
   if (Array.isArray(v)) return `an Array of length ${v.length}`;
-  if (ArrayBuffer.isView(v)) return `a ${v.constructor?.name ?? 'typed array'}`;
+  if (ArrayBuffer.isView(v)) return article(v.constructor?.name ?? 'typed array');
   if (typeof v === 'number') return `the number ${v}`;
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
   if (typeof v === 'object') return `an object (${Object.prototype.toString.call(v)})`;
-  return `a ${typeof v}`;
+  return article(typeof v);
 }
 
 /** x must be a Float32Array (any realm, any buffer kind) of exactly `length` elements. */
