@@ -109,3 +109,6 @@ export function selectBackend(env: NodeJS.ProcessEnv = process.env): Backend {
   const isa = capIsa(addon, env.INSTNORM_ISA);
   return { kernels: addon, native: addon, info: { name: 'native', isa, threads: 1 } };
 }
+
+/** The backend of this process (per worker thread), chosen at first load. */
+export const active: Backend = selectBackend();

@@ -5,7 +5,7 @@
  * (before any kernel runs), allocates results that were not supplied, and
  * hands the work to the backend chosen at load (native SIMD or pure TS).
  */
-import { selectBackend, type BackendInfo, type IsaName } from './backend';
+import { active, type BackendInfo, type IsaName } from './backend';
 import {
   epsilon, float32, noOverlap, optionalFloat32, optionsObject, planeShape,
 } from './validate';
@@ -53,8 +53,6 @@ export interface InstanceNormGradients {
   /** Summed over the batch, length C. */
   dbeta: Float32Array;
 }
-
-const active = selectBackend();
 
 const FORWARD_OPTIONS = ['gamma', 'beta', 'eps', 'out', 'mean', 'rstd'] as const;
 const BACKWARD_OPTIONS = ['gamma', 'beta', 'eps', 'mean', 'rstd', 'dx', 'dgamma', 'dbeta'] as const;
