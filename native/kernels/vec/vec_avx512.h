@@ -2,7 +2,11 @@
 // -mavx2 -mfma. Tails use opmask loads/stores: masked-off lanes are neither
 // read nor written (and cannot fault).
 #pragma once
+#if defined(INSTNORM_EMULATE_AVX512)
+#include "../../test/avx512_emulation.h"  // kernel tests on CPUs without AVX-512
+#else
 #include <immintrin.h>
+#endif
 
 namespace instnorm {
 namespace vec {
