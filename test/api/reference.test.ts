@@ -1,7 +1,7 @@
 // The float64 reference that every backend is compared with is itself
 // checked here against central finite differences of its forward pass.
 import { describe, expect, it } from 'vitest';
-import { numel, refBackward, refForward, rng } from '../helpers/reference';
+import { numel, refBackward, refForward, rng } from '../helpers/reference.mjs';
 
 function randoms(n: number, seed: number, offset = 0, scale = 1): Float64Array {
   const r = rng(seed);

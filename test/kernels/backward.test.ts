@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { js, label, lib, unavailable } from '../helpers/backend-under-test';
-import { maxAbs, maxAbsDiff, normals, numel, refBackward } from '../helpers/reference';
+import { maxAbs, maxAbsDiff, normals, numel, refBackward } from '../helpers/reference.mjs';
 import { LARGE_SPATIAL, PLANE_SIZES, spatialShapes } from '../helpers/shapes';
 
 // Relative to the largest reference value; measured worst cases are ~1e-7

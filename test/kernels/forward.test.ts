@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { js, label, lib, unavailable } from '../helpers/backend-under-test';
-import { maxAbs, maxAbsDiff, normals, numel, refForward } from '../helpers/reference';
+import { maxAbs, maxAbsDiff, normals, numel, refForward } from '../helpers/reference.mjs';
 import { LARGE_SPATIAL, PLANE_SIZES, spatialShapes } from '../helpers/shapes';
 
 // fp32 output of a float64-accurate computation: a few ulps of |y| plus the

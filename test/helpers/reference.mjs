@@ -4,17 +4,13 @@
  * It accepts Float32Array or Float64Array inputs so that it can also be
  * checked against finite differences in float64.
  */
-export type Arr = Float32Array | Float64Array;
+/** @typedef {Float32Array | Float64Array} Arr */
 
-export interface RefForward {
-  y: Float64Array;
-  mean: Float64Array;
-  rstd: Float64Array;
-}
-
-export function refForward(
-  x: Arr, shape: readonly number[], gamma?: Arr | null, beta?: Arr | null, eps = 1e-5,
-): RefForward {
+/**
+ * @param {Arr} x @param {readonly number[]} shape @param {Arr | null} [gamma] @param {Arr | null} [beta]
+ * @returns {{ y: Float64Array, mean: Float64Array, rstd: Float64Array }}
+ */
+export function refForward(x, shape, gamma, beta, eps = 1e-5) {
   const [N, C] = shape;
   const M = shape.slice(2).reduce((a, b) => a * b, 1);
   const y = new Float64Array(N * C * M);
@@ -41,16 +37,12 @@ export function refForward(
   return { y, mean, rstd };
 }
 
-export interface RefBackward {
-  dx: Float64Array;
-  dgamma: Float64Array;
-  dbeta: Float64Array;
-}
-
 /** The textbook gradient: dx = g*r*(dy - mean(dy) - xhat*mean(dy*xhat)). */
-export function refBackward(
-  dy: Arr, x: Arr, shape: readonly number[], gamma?: Arr | null, eps = 1e-5,
-): RefBackward {
+/**
+ * @param {Arr} dy @param {Arr} x @param {readonly number[]} shape @param {Arr | null} [gamma]
+ * @returns {{ dx: Float64Array, dgamma: Float64Array, dbeta: Float64Array }}
+ */
+export function refBackward(dy, x, shape, gamma, eps = 1e-5) {
   const [N, C] = shape;
   const M = shape.slice(2).reduce((a, b) => a * b, 1);
   const { mean, rstd } = refForward(x, shape, null, null, eps);
@@ -79,9 +71,10 @@ export function refBackward(
 }
 
 /** Deterministic PRNG (mulberry32) and standard normals (Box-Muller). */
-export function rng(seed: number): { uniform(): number; normal(): number } {
+/** @param {number} seed */
+export function rng(seed) {
   let a = seed >>> 0;
-  const uniform = (): number => {
+  const uniform = () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
@@ -95,14 +88,16 @@ export function rng(seed: number): { uniform(): number; normal(): number } {
 }
 
 /** Float32Array of offset + scale * N(0, 1). */
-export function normals(n: number, seed: number, offset = 0, scale = 1): Float32Array {
+/** @returns {Float32Array} */
+export function normals(n, seed, offset = 0, scale = 1) {
   const r = rng(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = offset + scale * r.normal();
   return out;
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+/** @param {ArrayLike<number>} a @param {ArrayLike<number>} b */
+export function maxAbsDiff(a, b) {
   if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
   let m = 0;
   for (let i = 0; i < a.length; i++) {
@@ -112,10 +107,12 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-export function maxAbs(a: ArrayLike<number>): number {
+/** @param {ArrayLike<number>} a */
+export function maxAbs(a) {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
   return m;
 }
 
-export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+/** @param {readonly number[]} shape */
+export const numel = (shape) => shape.reduce((a, b) => a * b, 1);

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// npm run accuracy: max error of every backend against a float64
+// reference computed on the same fp32 inputs, on the adversarial inputs the
+// README's Numerics section quotes. Two naive fp32 formulations (emulated
+// with Math.fround) are shown for comparison.
+import { createRequire } from 'node:module';
+import { maxAbs, maxAbsDiff, normals, refBackward, refForward } from '../test/helpers/reference.mjs';
+
+const require = createRequire(import.meta.url);
+const lib = require('../dist/index.js');
+const internal = require('../dist/internal.js');
+const js = require('../dist/js/instance_norm.js');
+const f = Math.fround;
+
+// fp32 loops as commonly written: one running sum, then y = (x - mean) * rstd.
+function naive(x, M, onePass) {
+  const y = new Float32Array(x.length);
+  for (let o = 0; o < x.length; o += M) {
+    let s = 0, q = 0;
+    for (let i = o; i < o + M; i++) { s = f(s + x[i]); q = f(q + f(x[i] * x[i])); }
+    const mean = f(s / M);
+    let v;
+    if (onePass) v = f(f(q / M) - f(mean * mean));
+    else { v = 0; for (let i = o; i < o + M; i++) { const d = f(x[i] - mean); v = f(v + f(d * d)); } v = f(v / M); }
+    const r = f(1 / f(Math.sqrt(f(Math.max(v, 0) + 1e-5))));
+    for (let i = o; i < o + M; i++) y[i] = f(f(x[i] - mean) * r);
+  }
+  return y;
+}
+
+const cases = [
+  ['N(0,1)', 0, 1, 4096],
+  ['1e4 + N(0,1)', 1e4, 1, 4096],
+  ['1e4 + N(0,1), 2^20 per plane', 1e4, 1, 1 << 20],
+  ['1e6 + N(0,1)', 1e6, 1, 4096],
+  ['1 + N(0,1e-3)', 1, 1e-3, 4096],
+];
+const rows = [...internal.nativeIsas().map((isa) => ({ name: `native ${isa}`, isa })), { name: 'js fallback' }];
+const fmt = (v) => (Number.isFinite(v) ? v.toExponential(1) : String(v));
+
+console.log('forward: max |y - y_ref| (gamma = 1, beta = 0; shape [1, 2, M]) / backward: max |dx - dx_ref| / max |dx_ref|');
+console.log(['input'.padEnd(30), ...rows.map((r) => r.name.padStart(16)), 'naive 2-pass'.padStart(14), 'naive E[x2]-E[x]2'.padStart(18)].join(' '));
+for (const [name, offset, scale, M] of cases) {
+  const shape = [1, 2, M];
+  const x = normals(2 * M, 7, offset, scale);
+  const dy = normals(2 * M, 8);
+  const ref = refForward(x, shape, null, null, 1e-5).y;
+  const refB = refBackward(dy, x, shape, null, 1e-5).dx;
+  const cells = rows.map((r) => {
+    let y, dx;
+    if (r.isa) {
+      internal.setIsa(r.isa);
+      y = lib.instanceNorm(x, shape);
+      dx = lib.instanceNormBackward(dy, x, shape).dx;
+    } else {
+      y = new Float32Array(x.length);
+      dx = new Float32Array(x.length);
+      js.instanceNormForward(x, y, 1, 2, M, null, null, 1e-5, null, null);
+      js.instanceNormBackward(dy, x, dx, new Float32Array(2), new Float32Array(2), 1, 2, M, null, null, null, 1e-5);
+    }
+    return `${fmt(maxAbsDiff(y, ref))} / ${fmt(maxAbsDiff(dx, refB) / maxAbs(refB))}`.padStart(16);
+  });
+  console.log([name.padEnd(30), ...cells, fmt(maxAbsDiff(naive(x, M, false), ref)).padStart(14), fmt(maxAbsDiff(naive(x, M, true), ref)).padStart(18)].join(' '));
+}
