@@ -25,6 +25,7 @@
         "native/kernels/dispatch.cc",
         "native/kernels/isa_scalar.cc",
         "native/ops/instance_norm.cc",
+        "native/runtime/thread_pool.cc",
       ],
       "conditions": [
         ["target_arch=='x64'", {

@@ -8,9 +8,11 @@
  * - INSTNORM_ISA=scalar|avx2|avx512|neon caps the native dispatch.
  * - INSTNORM_REQUIRE_NATIVE=1 makes a missing addon a load error instead of
  *   a silent (well, warned) slow path.
+ * - INSTNORM_THREADS=n sets the initial thread count (default: all cores).
  */
 import * as path from 'node:path';
-import type { Kernels, NativeAddon } from './kernels';
+import * as os from 'node:os';
+import type { AsyncKernels, Kernels, NativeAddon } from './kernels';
 import { jsKernels } from './js/instance_norm';
 
 export type IsaName = 'avx512' | 'avx2' | 'neon' | 'scalar';
@@ -31,7 +33,7 @@ const ISA_ORDER: Record<string, readonly IsaName[]> = {
 const ALL_ISAS: readonly IsaName[] = ['scalar', 'avx2', 'avx512', 'neon'];
 
 export interface Backend {
-  kernels: Kernels;
+  kernels: Kernels & AsyncKernels;
   info: BackendInfo;
   native: NativeAddon | null;
 }
@@ -77,6 +79,24 @@ export function capIsa(addon: NativeAddon, cap: string | undefined): IsaName {
   throw new Error('instnorm: the addon reports no usable ISA'); // unreachable: scalar is always there
 }
 
+export const MAX_THREADS = 1024;
+
+/** A thread count: a safe integer in [1, MAX_THREADS]. */
+export function checkThreads(n: unknown, name: string): number {
+  if (typeof n !== 'number') throw new TypeError(`${name} must be a number, got ${typeof n}`);
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_THREADS) {
+    throw new RangeError(`${name} must be an integer from 1 to ${MAX_THREADS}, got ${n}`);
+  }
+  return n;
+}
+
+function initialThreads(env: NodeJS.ProcessEnv): number {
+  const v = env.INSTNORM_THREADS;
+  if (v === undefined || v === '') return Math.min(os.availableParallelism(), MAX_THREADS);
+  if (!/^\d+$/.test(v)) throw new Error(`instnorm: INSTNORM_THREADS=${v} is not a whole number`);
+  return checkThreads(Number(v), 'INSTNORM_THREADS');
+}
+
 export function selectBackend(env: NodeJS.ProcessEnv = process.env): Backend {
   const forced = env.INSTNORM_BACKEND;
   if (forced !== undefined && forced !== '' && forced !== 'js' && forced !== 'native') {
@@ -107,7 +127,9 @@ export function selectBackend(env: NodeJS.ProcessEnv = process.env): Backend {
     return { kernels: jsKernels, native: null, info: { name: 'js', isa: null, threads: 1, reason } };
   }
   const isa = capIsa(addon, env.INSTNORM_ISA);
-  return { kernels: addon, native: addon, info: { name: 'native', isa, threads: 1 } };
+  const threads = initialThreads(env);
+  addon.setThreads(threads);
+  return { kernels: addon, native: addon, info: { name: 'native', isa, threads } };
 }
 
 /** The backend of this process (per worker thread), chosen at first load. */

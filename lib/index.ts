@@ -5,7 +5,8 @@
  * (before any kernel runs), allocates results that were not supplied, and
  * hands the work to the backend chosen at load (native SIMD or pure TS).
  */
-import { active, type BackendInfo, type IsaName } from './backend';
+import { active, checkThreads, type BackendInfo, type IsaName } from './backend';
+import type { Kernels } from './kernels';
 import {
   epsilon, float32, noOverlap, optionalFloat32, optionsObject, planeShape,
 } from './validate';
@@ -57,16 +58,11 @@ export interface InstanceNormGradients {
 const FORWARD_OPTIONS = ['gamma', 'beta', 'eps', 'out', 'mean', 'rstd'] as const;
 const BACKWARD_OPTIONS = ['gamma', 'beta', 'eps', 'mean', 'rstd', 'dx', 'dgamma', 'dbeta'] as const;
 
-/**
- * Instance normalization of `x` with shape [N, C, ...spatial]:
- * `y = gamma[c] * (x - mean[n,c]) / sqrt(var[n,c] + eps) + beta[c]`, with
- * the biased variance of each (n, c) plane (as PyTorch and ONNX).
- * Returns y (`options.out` when given).
- */
-export function instanceNorm(
-  x: Float32Array, shape: readonly number[], options?: InstanceNormOptions,
-): Float32Array {
-  const fn = 'instanceNorm';
+type ForwardArgs = Parameters<Kernels['instanceNormForward']>;
+type BackwardArgs = Parameters<Kernels['instanceNormBackward']>;
+
+/** Validates a forward call and returns the kernel arguments (y allocated if needed). */
+function forwardArgs(fn: string, x: unknown, shape: unknown, options: unknown): ForwardArgs {
   const s = planeShape(shape);
   const xs = float32(x, 'x', s.numel, 'the product of shape');
   const o = optionsObject(options, fn, FORWARD_OPTIONS);
@@ -81,21 +77,11 @@ export function instanceNorm(
     [['x', xs], ['options.gamma', gamma], ['options.beta', beta]],
     ['x'],
   );
-  const y = out ?? new Float32Array(s.numel);
-  active.kernels.instanceNormForward(xs, y, s.n, s.c, s.m, gamma, beta, eps, mean, rstd);
-  return y;
+  return [xs, out ?? new Float32Array(s.numel), s.n, s.c, s.m, gamma, beta, eps, mean, rstd];
 }
 
-/**
- * Gradients of {@link instanceNorm} given the upstream gradient `dy`.
- * Uses the forward's saved `mean`/`rstd` when given (a saved float32 mean
- * is refined to full precision in the same pass), else recomputes them
- * from `x` with `eps`.
- */
-export function instanceNormBackward(
-  dy: Float32Array, x: Float32Array, shape: readonly number[], options?: InstanceNormBackwardOptions,
-): InstanceNormGradients {
-  const fn = 'instanceNormBackward';
+/** Validates a backward call and returns the kernel arguments (outputs allocated if needed). */
+function backwardArgs(fn: string, dy: unknown, x: unknown, shape: unknown, options: unknown): BackwardArgs {
   const s = planeShape(shape);
   const dys = float32(dy, 'dy', s.numel, 'the product of shape');
   const xs = float32(x, 'x', s.numel, 'the product of shape');
@@ -108,22 +94,92 @@ export function instanceNormBackward(
   if ((mean === null) !== (rstd === null)) {
     throw new TypeError(`${fn}: options.mean and options.rstd must be given together (got only ${mean ? 'mean' : 'rstd'})`);
   }
-  const dxOut = optionalFloat32(o.dx, 'options.dx', s.numel, 'the product of shape');
-  const dgOut = optionalFloat32(o.dgamma, 'options.dgamma', s.c, 'C');
-  const dbOut = optionalFloat32(o.dbeta, 'options.dbeta', s.c, 'C');
+  const dx = optionalFloat32(o.dx, 'options.dx', s.numel, 'the product of shape');
+  const dgamma = optionalFloat32(o.dgamma, 'options.dgamma', s.c, 'C');
+  const dbeta = optionalFloat32(o.dbeta, 'options.dbeta', s.c, 'C');
   noOverlap(
-    [['options.dx', dxOut], ['options.dgamma', dgOut], ['options.dbeta', dbOut]],
+    [['options.dx', dx], ['options.dgamma', dgamma], ['options.dbeta', dbeta]],
     [['dy', dys], ['x', xs], ['options.gamma', gamma], ['options.mean', mean], ['options.rstd', rstd]],
     ['dy', 'x'],
   );
-  const dx = dxOut ?? new Float32Array(s.numel);
-  const dgamma = dgOut ?? new Float32Array(s.c);
-  const dbeta = dbOut ?? new Float32Array(s.c);
-  active.kernels.instanceNormBackward(dys, xs, dx, dgamma, dbeta, s.n, s.c, s.m, gamma, mean, rstd, eps);
-  return { dx, dgamma, dbeta };
+  return [dys, xs, dx ?? new Float32Array(s.numel), dgamma ?? new Float32Array(s.c), dbeta ?? new Float32Array(s.c),
+    s.n, s.c, s.m, gamma, mean, rstd, eps];
 }
 
-/** The backend in use: native (with its ISA) or js (with the reason). */
+const gradients = (a: BackwardArgs): InstanceNormGradients => ({ dx: a[2], dgamma: a[3], dbeta: a[4] });
+
+/**
+ * Instance normalization of `x` with shape [N, C, ...spatial]:
+ * `y = gamma[c] * (x - mean[n,c]) / sqrt(var[n,c] + eps) + beta[c]`, with
+ * the biased variance of each (n, c) plane (as PyTorch and ONNX).
+ * Returns y (`options.out` when given).
+ */
+export function instanceNorm(
+  x: Float32Array, shape: readonly number[], options?: InstanceNormOptions,
+): Float32Array {
+  const args = forwardArgs('instanceNorm', x, shape, options);
+  active.kernels.instanceNormForward(...args);
+  return args[1];
+}
+
+/**
+ * {@link instanceNorm} off the JS thread (native backend: a libuv worker,
+ * using the same thread count). Arguments are validated before anything
+ * runs; a bad call returns a rejected promise. The arrays are kept alive
+ * until the promise settles: do not read the outputs or change the inputs
+ * before then.
+ */
+export async function instanceNormAsync(
+  x: Float32Array, shape: readonly number[], options?: InstanceNormOptions,
+): Promise<Float32Array> {
+  const args = forwardArgs('instanceNormAsync', x, shape, options);
+  await active.kernels.instanceNormForwardAsync(...args);
+  return args[1];
+}
+
+/**
+ * Gradients of {@link instanceNorm} given the upstream gradient `dy`.
+ * Uses the forward's saved `rstd` when given (with `mean`), else recomputes
+ * the statistics from `x` with `eps`. The mean is always recomputed exactly
+ * in the reduction pass (a saved float32 mean has lost precision).
+ */
+export function instanceNormBackward(
+  dy: Float32Array, x: Float32Array, shape: readonly number[], options?: InstanceNormBackwardOptions,
+): InstanceNormGradients {
+  const args = backwardArgs('instanceNormBackward', dy, x, shape, options);
+  active.kernels.instanceNormBackward(...args);
+  return gradients(args);
+}
+
+/** {@link instanceNormBackward} off the JS thread; see {@link instanceNormAsync}. */
+export async function instanceNormBackwardAsync(
+  dy: Float32Array, x: Float32Array, shape: readonly number[], options?: InstanceNormBackwardOptions,
+): Promise<InstanceNormGradients> {
+  const args = backwardArgs('instanceNormBackwardAsync', dy, x, shape, options);
+  await active.kernels.instanceNormBackwardAsync(...args);
+  return gradients(args);
+}
+
+/**
+ * Sets how many threads the native kernels may use (1 to 1024; default:
+ * INSTNORM_THREADS, else all cores). Tensors below 64Ki elements always run
+ * on the calling thread. Results are bit-identical for every thread count.
+ * On the JS backend this is validated and has no effect (it has one thread).
+ */
+export function setThreads(n: number): void {
+  const t = checkThreads(n, 'threads');
+  if (active.native) {
+    active.native.setThreads(t);
+    active.info.threads = t;
+  }
+}
+
+/** The thread count in use (always 1 on the JS backend). */
+export function getThreads(): number {
+  return active.info.threads;
+}
+
+/** The backend in use: native (with its ISA and threads) or js (with the reason). */
 export function backend(): BackendInfo {
   return { ...active.info };
 }

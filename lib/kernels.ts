@@ -17,8 +17,18 @@ export interface Kernels {
   ): void;
 }
 
+export type Async<F> = F extends (...args: infer A) => void ? (...args: A) => Promise<void> : never;
+
+/** Both backends also run each kernel asynchronously. */
+export interface AsyncKernels {
+  instanceNormForwardAsync: Async<Kernels['instanceNormForward']>;
+  instanceNormBackwardAsync: Async<Kernels['instanceNormBackward']>;
+}
+
 /** What the addon exposes beyond the kernels. */
-export interface NativeAddon extends Kernels {
+export interface NativeAddon extends Kernels, AsyncKernels {
+  threads(): number;
+  setThreads(n: number): void;
   /** ISAs this CPU supports and this build contains, best first. */
   isas(): string[];
   isa(): string;

@@ -12,6 +12,7 @@
 
 #include "kernels/dispatch.h"
 #include "ops/instance_norm.h"
+#include "runtime/thread_pool.h"
 
 namespace instnorm {
 namespace {
@@ -84,6 +85,98 @@ bool unwrap_shape(napi_env env, const Napi::CallbackInfo& info, size_t at,
   return true;
 }
 
+// Typed arrays an async call must keep alive until it settles.
+struct KeepAlive {
+  napi_value values[8];
+  int count = 0;
+  void add(napi_env env, napi_value v) {
+    napi_valuetype t;
+    if (napi_typeof(env, v, &t) == napi_ok && t == napi_object) values[count++] = v;
+  }
+};
+
+// (x, y, N, C, M, gamma?, beta?, eps, mean?, rstd?)
+bool parse_forward(const Napi::CallbackInfo& info, int threads, ops::InstanceNormForward* a,
+                   KeepAlive* keep) {
+  napi_env env = info.Env();
+  int64_t numel;
+  float *x, *gamma, *beta;
+  if (info.Length() < 10 || !unwrap_shape(env, info, 2, &a->n, &a->c, &a->m, &numel) ||
+      !unwrap_f32(env, info[0], numel, false, "x", &x) ||
+      !unwrap_f32(env, info[1], numel, false, "out", &a->y) ||
+      !unwrap_f32(env, info[5], a->c, true, "gamma", &gamma) ||
+      !unwrap_f32(env, info[6], a->c, true, "beta", &beta) ||
+      !unwrap_eps(env, info[7], &a->eps) ||
+      !unwrap_f32(env, info[8], a->n * a->c, true, "mean", &a->mean) ||
+      !unwrap_f32(env, info[9], a->n * a->c, true, "rstd", &a->rstd)) {
+    return false;
+  }
+  a->x = x;
+  a->gamma = gamma;
+  a->beta = beta;
+  a->threads = threads;
+  for (int i : {0, 1, 5, 6, 8, 9}) keep->add(env, info[i]);
+  return true;
+}
+
+// (dy, x, dx, dgamma, dbeta, N, C, M, gamma?, mean?, rstd?, eps)
+bool parse_backward(const Napi::CallbackInfo& info, int threads, ops::InstanceNormBackward* a,
+                    KeepAlive* keep) {
+  napi_env env = info.Env();
+  int64_t numel;
+  float *dy, *x, *gamma, *mean, *rstd;
+  if (info.Length() < 12 || !unwrap_shape(env, info, 5, &a->n, &a->c, &a->m, &numel) ||
+      !unwrap_f32(env, info[0], numel, false, "dy", &dy) ||
+      !unwrap_f32(env, info[1], numel, false, "x", &x) ||
+      !unwrap_f32(env, info[2], numel, false, "dx", &a->dx) ||
+      !unwrap_f32(env, info[3], a->c, false, "dgamma", &a->dgamma) ||
+      !unwrap_f32(env, info[4], a->c, false, "dbeta", &a->dbeta) ||
+      !unwrap_f32(env, info[8], a->c, true, "gamma", &gamma) ||
+      !unwrap_f32(env, info[9], a->n * a->c, true, "mean", &mean) ||
+      !unwrap_f32(env, info[10], a->n * a->c, true, "rstd", &rstd) ||
+      !unwrap_eps(env, info[11], &a->eps)) {
+    return false;
+  }
+  a->dy = dy;
+  a->x = x;
+  a->gamma = gamma;
+  a->mean = mean;
+  a->rstd = rstd;
+  a->threads = threads;
+  for (int i : {0, 1, 2, 3, 4, 8, 9, 10}) keep->add(env, info[i]);
+  return true;
+}
+
+// Runs one op on a libuv thread. The typed arrays are referenced until the
+// promise settles, so the memory the kernel works on cannot be collected.
+template <class Args, void (*Run)(const kernels::KernelTable&, const Args&)>
+class OpWorker : public Napi::AsyncWorker {
+ public:
+  OpWorker(Napi::Env env, const kernels::KernelTable* table, const Args& args,
+           const KeepAlive& keep)
+      : Napi::AsyncWorker(env, "instnorm"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        table_(table),
+        args_(args) {
+    for (int i = 0; i < keep.count; ++i) {
+      refs_[i] = Napi::Persistent(Napi::Object(env, keep.values[i]));
+    }
+  }
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+  void Execute() override { Run(*table_, args_); }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  const kernels::KernelTable* table_;
+  Args args_;
+  Napi::ObjectReference refs_[8];
+};
+
+using ForwardWorker = OpWorker<ops::InstanceNormForward, ops::instance_norm_forward>;
+using BackwardWorker = OpWorker<ops::InstanceNormBackward, ops::instance_norm_backward>;
+
 class Addon : public Napi::Addon<Addon> {
  public:
   Addon(Napi::Env, Napi::Object exports) {
@@ -94,8 +187,12 @@ class Addon : public Napi::Addon<Addon> {
                 {InstanceMethod("isas", &Addon::Isas),
                  InstanceMethod("isa", &Addon::Isa),
                  InstanceMethod("setIsa", &Addon::SetIsa),
+                 InstanceMethod("threads", &Addon::Threads),
+                 InstanceMethod("setThreads", &Addon::SetThreads),
                  InstanceMethod("instanceNormForward", &Addon::Forward),
-                 InstanceMethod("instanceNormBackward", &Addon::Backward)});
+                 InstanceMethod("instanceNormBackward", &Addon::Backward),
+                 InstanceMethod("instanceNormForwardAsync", &Addon::ForwardAsync),
+                 InstanceMethod("instanceNormBackwardAsync", &Addon::BackwardAsync)});
   }
 
  private:
@@ -124,52 +221,58 @@ class Addon : public Napi::Addon<Addon> {
     return Napi::Boolean::New(info.Env(), t != nullptr);
   }
 
-  // (x, y, N, C, M, gamma?, beta?, eps, mean?, rstd?)
-  Napi::Value Forward(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
-    ops::InstanceNormForward a{};
-    int64_t numel;
-    float* x;
-    if (info.Length() != 10 || !unwrap_shape(env, info, 2, &a.n, &a.c, &a.m, &numel) ||
-        !unwrap_f32(env, info[0], numel, false, "x", &x) ||
-        !unwrap_f32(env, info[1], numel, false, "out", &a.y) ||
-        !unwrap_f32(env, info[5], a.c, true, "gamma", const_cast<float**>(&a.gamma)) ||
-        !unwrap_f32(env, info[6], a.c, true, "beta", const_cast<float**>(&a.beta)) ||
-        !unwrap_eps(env, info[7], &a.eps) ||
-        !unwrap_f32(env, info[8], a.n * a.c, true, "mean", &a.mean) ||
-        !unwrap_f32(env, info[9], a.n * a.c, true, "rstd", &a.rstd)) {
-      return Throw(info);
+  Napi::Value Threads(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), threads_);
+  }
+
+  Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+    int64_t n;
+    if (info.Length() < 1 || !unwrap_dim(info.Env(), info[0], "threads", &n) || n > kMaxThreads) {
+      bool pending = false;
+      napi_is_exception_pending(info.Env(), &pending);
+      if (!pending) {
+        Napi::RangeError::New(info.Env(), "threads must be at most 1024").ThrowAsJavaScriptException();
+      }
+      return info.Env().Undefined();
     }
-    a.x = x;
+    threads_ = static_cast<int>(n);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    ops::InstanceNormForward a{};
+    KeepAlive keep;
+    if (!parse_forward(info, threads_, &a, &keep)) return Throw(info);
     ops::instance_norm_forward(*table_, a);
     return info.Env().Undefined();
   }
 
-  // (dy, x, dx, dgamma, dbeta, N, C, M, gamma?, mean?, rstd?, eps)
   Napi::Value Backward(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
     ops::InstanceNormBackward a{};
-    int64_t numel;
-    float *dy, *x, *gamma, *mean, *rstd;
-    if (info.Length() != 12 || !unwrap_shape(env, info, 5, &a.n, &a.c, &a.m, &numel) ||
-        !unwrap_f32(env, info[0], numel, false, "dy", &dy) ||
-        !unwrap_f32(env, info[1], numel, false, "x", &x) ||
-        !unwrap_f32(env, info[2], numel, false, "dx", &a.dx) ||
-        !unwrap_f32(env, info[3], a.c, false, "dgamma", &a.dgamma) ||
-        !unwrap_f32(env, info[4], a.c, false, "dbeta", &a.dbeta) ||
-        !unwrap_f32(env, info[8], a.c, true, "gamma", &gamma) ||
-        !unwrap_f32(env, info[9], a.n * a.c, true, "mean", &mean) ||
-        !unwrap_f32(env, info[10], a.n * a.c, true, "rstd", &rstd) ||
-        !unwrap_eps(env, info[11], &a.eps)) {
-      return Throw(info);
-    }
-    a.dy = dy;
-    a.x = x;
-    a.gamma = gamma;
-    a.mean = mean;
-    a.rstd = rstd;
+    KeepAlive keep;
+    if (!parse_backward(info, threads_, &a, &keep)) return Throw(info);
     ops::instance_norm_backward(*table_, a);
     return info.Env().Undefined();
+  }
+
+  Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
+    ops::InstanceNormForward a{};
+    KeepAlive keep;
+    if (!parse_forward(info, threads_, &a, &keep)) return Throw(info);
+    auto* w = new ForwardWorker(info.Env(), table_, a, keep);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  Napi::Value BackwardAsync(const Napi::CallbackInfo& info) {
+    ops::InstanceNormBackward a{};
+    KeepAlive keep;
+    if (!parse_backward(info, threads_, &a, &keep)) return Throw(info);
+    auto* w = new BackwardWorker(info.Env(), table_, a, keep);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
   }
 
   // An exception is pending (or the arity was wrong): make sure one is.
@@ -182,7 +285,9 @@ class Addon : public Napi::Addon<Addon> {
     return info.Env().Undefined();
   }
 
+  static constexpr int64_t kMaxThreads = 1024;
   const kernels::KernelTable* table_;
+  int threads_ = 1;
 };
 
 }  // namespace

@@ -5,7 +5,7 @@
  * every sum and every intermediate is a float64; only the stored results
  * are rounded to float32.
  */
-import type { Kernels } from '../kernels';
+import type { AsyncKernels, Kernels } from '../kernels';
 
 /** Mean and M2 of x[o, o+m) by the corrected two-pass algorithm, in float64. */
 function planeMoments(x: Float32Array, o: number, m: number): [mean: number, m2: number] {
@@ -97,4 +97,27 @@ export const instanceNormBackward: Kernels['instanceNormBackward'] = (
   }
 };
 
-export const jsKernels: Kernels = { instanceNormForward, instanceNormBackward };
+/**
+ * The JS backend has no thread to move work to: its "async" kernels run on
+ * the main thread, on a later turn of the event loop (setImmediate), so a
+ * caller's code after the call runs first and timers due before it fire.
+ */
+function deferred<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => Promise<void> {
+  return (...args) => new Promise((resolve, reject) => {
+    setImmediate(() => {
+      try {
+        fn(...args);
+        resolve();
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+export const jsKernels: Kernels & AsyncKernels = {
+  instanceNormForward,
+  instanceNormBackward,
+  instanceNormForwardAsync: deferred(instanceNormForward),
+  instanceNormBackwardAsync: deferred(instanceNormBackward),
+};

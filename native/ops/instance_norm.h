@@ -19,6 +19,7 @@ struct InstanceNormForward {
   double eps;
   float* mean;         // N*C or nullptr
   float* rstd;         // N*C or nullptr
+  int threads;         // >= 1
 };
 
 struct InstanceNormBackward {
@@ -32,8 +33,16 @@ struct InstanceNormBackward {
   const float* mean;   // N*C or nullptr (then recomputed from x with eps)
   const float* rstd;   // N*C or nullptr
   double eps;
+  int threads;         // >= 1
 };
 
+// Below this many elements a call stays on the calling thread: handing work
+// to the pool costs more than it saves (measured with npm run bench).
+constexpr int64_t kParallelMinElements = int64_t{1} << 16;
+
+// Results are bit-identical for every thread count: each plane's statistics
+// are always the in-order merge of its fixed chunks (stats.h), whichever
+// threads computed them.
 void instance_norm_forward(const kernels::KernelTable& k,
                            const InstanceNormForward& a);
 void instance_norm_backward(const kernels::KernelTable& k,

@@ -4,6 +4,7 @@
 // child process so that the load-time choice is made afresh.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -56,7 +57,17 @@ describe('backend selection', () => {
   });
 
   it('INSTNORM_ISA=scalar caps the dispatch', () => {
-    expect(run(root, { INSTNORM_ISA: 'scalar' }).result!.backend).toEqual({ name: 'native', isa: 'scalar', threads: 1 });
+    expect(run(root, { INSTNORM_ISA: 'scalar' }).result!.backend).toEqual({ name: 'native', isa: 'scalar', threads: os.availableParallelism() });
+  });
+
+  it('INSTNORM_THREADS sets the initial thread count; a bad value is a load error', () => {
+    expect(run(root, { INSTNORM_THREADS: '3' }).result!.backend.threads).toBe(3);
+    expect(run(root, { INSTNORM_THREADS: '1' }).result!.backend.threads).toBe(1);
+    for (const bad of ['0', 'many', '2.5', '5000']) {
+      const r = run(root, { INSTNORM_THREADS: bad });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/INSTNORM_THREADS/);
+    }
   });
 
   it('an INSTNORM_ISA above what the CPU has falls back to the best it has', () => {

@@ -1,0 +1,120 @@
+#include "thread_pool.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace instnorm {
+namespace runtime {
+namespace {
+
+class Pool {
+ public:
+  // Called with region_ held.
+  void run(int threads, int64_t tasks, TaskFn fn, void* ctx) {
+    const int helpers = grow(threads - 1);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fn_ = fn;
+      ctx_ = ctx;
+      tasks_ = tasks;
+      next_.store(0, std::memory_order_relaxed);
+      helpers_wanted_ = helpers;
+      helpers_active_ = helpers;
+      ++generation_;
+    }
+    wake_.notify_all();
+    work(fn, ctx, tasks);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [this] { return helpers_active_ == 0; });
+  }
+
+  std::mutex region_;  // one parallel region at a time
+
+ private:
+  // Returns how many helpers exist (fewer than asked if the OS refuses
+  // threads: then the region just runs on fewer).
+  int grow(int helpers) {
+    uint64_t gen;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      gen = generation_;
+    }
+    while (static_cast<int>(workers_.size()) < helpers) {
+      const int index = static_cast<int>(workers_.size());
+      try {
+        // A new worker starts as having seen the current generation, so it
+        // can only join a region published after this point.
+        workers_.emplace_back([this, index, gen] { loop(index, gen); });
+      } catch (...) {
+        break;
+      }
+      workers_.back().detach();  // the pool lives as long as the process
+    }
+    const int have = static_cast<int>(workers_.size());
+    return helpers < have ? helpers : have;
+  }
+
+  void work(TaskFn fn, void* ctx, int64_t tasks) {
+    for (;;) {
+      const int64_t t = next_.fetch_add(1, std::memory_order_relaxed);
+      if (t >= tasks) return;
+      fn(ctx, t);
+    }
+  }
+
+  void loop(int index, uint64_t seen) {
+    for (;;) {
+      TaskFn fn;
+      void* ctx;
+      int64_t tasks;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait(lock, [&] { return generation_ != seen && index < helpers_wanted_; });
+        seen = generation_;
+        fn = fn_;
+        ctx = ctx_;
+        tasks = tasks_;
+      }
+      work(fn, ctx, tasks);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--helpers_active_ == 0) done_.notify_one();
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable wake_, done_;
+  uint64_t generation_ = 0;
+  TaskFn fn_ = nullptr;
+  void* ctx_ = nullptr;
+  int64_t tasks_ = 0;
+  int helpers_wanted_ = 0;
+  int helpers_active_ = 0;
+  std::atomic<int64_t> next_{0};
+};
+
+Pool& pool() {
+  static Pool* p = new Pool();  // never destroyed: detached workers may outlive statics
+  return *p;
+}
+
+void run_serial(int64_t tasks, TaskFn fn, void* ctx) {
+  for (int64_t t = 0; t < tasks; ++t) fn(ctx, t);
+}
+
+}  // namespace
+
+void parallel_for(int threads, int64_t tasks, TaskFn fn, void* ctx) {
+  if (threads > tasks) threads = static_cast<int>(tasks);
+  if (threads <= 1) return run_serial(tasks, fn, ctx);
+  Pool& p = pool();
+  std::unique_lock<std::mutex> region(p.region_, std::try_to_lock);
+  if (!region.owns_lock()) return run_serial(tasks, fn, ctx);
+  p.run(threads, tasks, fn, ctx);
+}
+
+}  // namespace runtime
+}  // namespace instnorm
