@@ -8,7 +8,7 @@
   },
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++14"],
-    "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-fvisibility=hidden"],
+    "cflags_cc": ["-std=c++17", "-O3", "-ffp-contract=off", "-fPIC", "-fvisibility=hidden"],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
     "defines": ["<@(instnorm_common_defines)"],
     "xcode_settings": {

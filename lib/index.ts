@@ -63,9 +63,9 @@ type BackwardArgs = Parameters<Kernels['instanceNormBackward']>;
 
 /** Validates a forward call and returns the kernel arguments (y allocated if needed). */
 function forwardArgs(fn: string, x: unknown, shape: unknown, options: unknown): ForwardArgs {
+  const o = optionsObject(options, fn, FORWARD_OPTIONS);
   const s = planeShape(shape);
   const xs = float32(x, 'x', s.numel, 'the product of shape');
-  const o = optionsObject(options, fn, FORWARD_OPTIONS);
   const gamma = optionalFloat32(o.gamma, 'options.gamma', s.c, 'C');
   const beta = optionalFloat32(o.beta, 'options.beta', s.c, 'C');
   const eps = epsilon(o.eps);
@@ -82,10 +82,10 @@ function forwardArgs(fn: string, x: unknown, shape: unknown, options: unknown): 
 
 /** Validates a backward call and returns the kernel arguments (outputs allocated if needed). */
 function backwardArgs(fn: string, dy: unknown, x: unknown, shape: unknown, options: unknown): BackwardArgs {
+  const o = optionsObject(options, fn, BACKWARD_OPTIONS);
   const s = planeShape(shape);
   const dys = float32(dy, 'dy', s.numel, 'the product of shape');
   const xs = float32(x, 'x', s.numel, 'the product of shape');
-  const o = optionsObject(options, fn, BACKWARD_OPTIONS);
   const gamma = optionalFloat32(o.gamma, 'options.gamma', s.c, 'C');
   optionalFloat32(o.beta, 'options.beta', s.c, 'C');
   const eps = epsilon(o.eps);

@@ -20,13 +20,25 @@ export function describe(v: unknown): string {
   return article(typeof v);
 }
 
+// The intrinsic %TypedArray% accessors: a subclass cannot fake what they
+// report (an overridden `length` or `byteOffset` getter is not consulted).
+const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const intrinsic = (name: string) => Object.getOwnPropertyDescriptor(typedArrayProto, name)!.get as (this: unknown) => never;
+const lengthGetter = intrinsic('length');
+const byteOffsetGetter = intrinsic('byteOffset');
+const bufferGetter = intrinsic('buffer');
+const lengthOf = (a: Float32Array): number => lengthGetter.call(a);
+const byteOffsetOf = (a: Float32Array): number => byteOffsetGetter.call(a);
+const bufferOf = (a: Float32Array): ArrayBufferLike => bufferGetter.call(a);
+
 /** x must be a Float32Array (any realm, any buffer kind) of exactly `length` elements. */
 export function float32(v: unknown, name: string, length: number, expected: string): Float32Array {
   if (!types.isFloat32Array(v)) {
     throw new TypeError(`${name} must be a Float32Array, got ${describe(v)}`);
   }
-  if (v.length !== length) {
-    throw new RangeError(`${name} must have ${expected} = ${length} elements, got ${v.length}`);
+  const n = lengthOf(v);
+  if (n !== length) {
+    throw new RangeError(`${name} must have ${expected} = ${length} elements, got ${n}`);
   }
   return v;
 }
@@ -58,6 +70,8 @@ export function planeShape(shape: unknown, name = 'shape'): PlaneShape {
       `${name} must have rank >= 3 ([N, C, ...spatial], at least one spatial dim), got rank ${shape.length}`,
     );
   }
+  // Each dim is read once: a getter cannot change it between check and use.
+  const dims: number[] = [];
   let numel = 1;
   let m = 1;
   for (let i = 0; i < shape.length; i++) {
@@ -68,17 +82,18 @@ export function planeShape(shape: unknown, name = 'shape'): PlaneShape {
     if (!Number.isSafeInteger(d) || d < 1) {
       throw new RangeError(`${name}[${i}] must be a positive safe integer, got ${d}`);
     }
+    dims.push(d);
     numel *= d;
     if (i >= 2) m *= d;
     if (numel > Number.MAX_SAFE_INTEGER) {
-      throw new RangeError(`${name} [${shape.join(', ')}] has more elements than Number.MAX_SAFE_INTEGER`);
+      throw new RangeError(`${name} [${dims.join(', ')}, ...] has more elements than Number.MAX_SAFE_INTEGER`);
     }
   }
-  return { n: shape[0], c: shape[1], m, numel };
+  return { n: dims[0], c: dims[1], m, numel };
 }
 
 export function epsilon(v: unknown, name = 'options.eps'): number {
-  if (v === undefined) return 1e-5;
+  if (v === undefined || v === null) return 1e-5;
   if (typeof v !== 'number') {
     throw new TypeError(`${name} must be a number, got ${describe(v)}`);
   }
@@ -88,29 +103,40 @@ export function epsilon(v: unknown, name = 'options.eps'): number {
   return v;
 }
 
-/** The options object: undefined/null, or a plain object with only known keys. */
-export function optionsObject(v: unknown, fn: string, known: readonly string[]): Record<string, unknown> {
-  if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v)) {
-    throw new TypeError(`${fn}: options must be an object, got ${describe(v)}`);
+/**
+ * The options object (undefined/null, or an object whose own keys are all
+ * known), as a snapshot: each option is read exactly once, before anything
+ * is validated, so a getter cannot change an argument after its check.
+ */
+export function optionsObject<K extends string>(
+  v: unknown, fn: string, known: readonly K[],
+): Partial<Record<K, unknown>> {
+  const snapshot: Partial<Record<K, unknown>> = {};
+  if (v === undefined || v === null) return snapshot;
+  if (typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v) || types.isMap(v) || types.isSet(v)) {
+    throw new TypeError(`${fn}: options must be a plain object, got ${describe(v)}`);
   }
-  for (const key in v) {
-    if (!known.includes(key)) {
+  for (const key of Object.keys(v)) {
+    if (!(known as readonly string[]).includes(key)) {
       throw new TypeError(`${fn}: options.${key} is not an option (expected one of ${known.join(', ')})`);
     }
   }
-  return v as Record<string, unknown>;
+  for (const key of known) snapshot[key] = (v as Record<string, unknown>)[key];
+  return snapshot;
 }
 
 type Named = readonly [name: string, array: Float32Array | null];
 
 function overlaps(a: Float32Array, b: Float32Array): boolean {
-  return a.buffer === b.buffer && a.byteLength > 0 && b.byteLength > 0 &&
-    a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+  const la = lengthOf(a) * 4;
+  const lb = lengthOf(b) * 4;
+  const oa = byteOffsetOf(a);
+  const ob = byteOffsetOf(b);
+  return la > 0 && lb > 0 && bufferOf(a) === bufferOf(b) && oa < ob + lb && ob < oa + la;
 }
 
 function identical(a: Float32Array, b: Float32Array): boolean {
-  return a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
+  return bufferOf(a) === bufferOf(b) && byteOffsetOf(a) === byteOffsetOf(b) && lengthOf(a) === lengthOf(b);
 }
 
 /**

@@ -7,6 +7,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <climits>
 #include <cstdint>
 #include <string>
 
@@ -77,10 +78,51 @@ bool unwrap_shape(napi_env env, const Napi::CallbackInfo& info, size_t at,
       !unwrap_dim(env, info[at + 2], "M", m)) {
     return false;
   }
-  int64_t nc;
-  if (__builtin_mul_overflow(*n, *c, &nc) || __builtin_mul_overflow(nc, *m, numel)) {
+  // All three are >= 1, so a division tells whether the product fits.
+  const int64_t kMax = INT64_MAX;
+  if (*c > kMax / *n || *m > kMax / (*n * *c)) {
     napi_throw_range_error(env, nullptr, "N*C*M overflows");
     return false;
+  }
+  *numel = *n * *c * *m;
+  return true;
+}
+
+// A region of a caller's memory, for the overlap check.
+struct Span {
+  const void* p;
+  int64_t count;  // floats
+  const char* name;
+};
+
+bool overlap(const Span& a, const Span& b) {
+  if (!a.p || !b.p) return false;
+  const uintptr_t a0 = reinterpret_cast<uintptr_t>(a.p), b0 = reinterpret_cast<uintptr_t>(b.p);
+  return a0 < b0 + b.count * sizeof(float) && b0 < a0 + a.count * sizeof(float);
+}
+
+// Outputs must not overlap each other or the inputs, except that outputs[0]
+// may be exactly one of the first `in_place` inputs. The facade checks this
+// by ArrayBuffer identity; this check, on the real addresses, also catches
+// two buffer objects over the same memory (e.g. a SharedArrayBuffer that
+// came back through postMessage).
+bool check_overlap(napi_env env, const Span* outputs, int n_out, const Span* inputs,
+                   int n_in, int in_place) {
+  for (int i = 0; i < n_out; ++i) {
+    for (int j = i + 1; j < n_out; ++j) {
+      if (overlap(outputs[i], outputs[j])) {
+        napi_throw_range_error(env, nullptr, (std::string(outputs[i].name) + " and " + outputs[j].name +
+                                              " must not share memory").c_str());
+        return false;
+      }
+    }
+    for (int j = 0; j < n_in; ++j) {
+      if (!overlap(outputs[i], inputs[j])) continue;
+      if (i == 0 && j < in_place && outputs[i].p == inputs[j].p && outputs[i].count == inputs[j].count) continue;
+      napi_throw_range_error(env, nullptr, (std::string(outputs[i].name) + " must not share memory with " +
+                                            inputs[j].name).c_str());
+      return false;
+    }
   }
   return true;
 }
@@ -111,6 +153,10 @@ bool parse_forward(const Napi::CallbackInfo& info, int threads, ops::InstanceNor
       !unwrap_f32(env, info[9], a->n * a->c, true, "rstd", &a->rstd)) {
     return false;
   }
+  const int64_t nc = a->n * a->c;
+  const Span outs[] = {{a->y, numel, "out"}, {a->mean, nc, "mean"}, {a->rstd, nc, "rstd"}};
+  const Span ins[] = {{x, numel, "x"}, {gamma, a->c, "gamma"}, {beta, a->c, "beta"}};
+  if (!check_overlap(env, outs, 3, ins, 3, 1)) return false;
   a->x = x;
   a->gamma = gamma;
   a->beta = beta;
@@ -137,6 +183,11 @@ bool parse_backward(const Napi::CallbackInfo& info, int threads, ops::InstanceNo
       !unwrap_eps(env, info[11], &a->eps)) {
     return false;
   }
+  const int64_t nc = a->n * a->c;
+  const Span outs[] = {{a->dx, numel, "dx"}, {a->dgamma, a->c, "dgamma"}, {a->dbeta, a->c, "dbeta"}};
+  const Span ins[] = {{dy, numel, "dy"}, {x, numel, "x"}, {gamma, a->c, "gamma"},
+                      {mean, nc, "mean"}, {rstd, nc, "rstd"}};
+  if (!check_overlap(env, outs, 3, ins, 5, 2)) return false;
   a->dy = dy;
   a->x = x;
   a->gamma = gamma;

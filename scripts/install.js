@@ -53,7 +53,11 @@ function main() {
   if (cmakeJs && run('cmake-js', [cmakeJs, 'rebuild', '-O', 'build-cmake'])) return;
 
   const gyp = nodeGypPath();
-  const nodedir = process.env.npm_config_nodedir;
+  // Local headers, so node-gyp does not try to download them: npm's nodedir,
+  // else the headers installed beside this node binary.
+  const local = path.resolve(path.dirname(process.execPath), '..');
+  const nodedir = process.env.npm_config_nodedir ||
+    (fs.existsSync(path.join(local, 'include', 'node', 'node_api.h')) ? local : undefined);
   if (gyp && run('node-gyp', [gyp, 'rebuild', ...(nodedir ? [`--nodedir=${nodedir}`] : [])])) return;
 
   console.warn(

@@ -6,6 +6,10 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const dist = path.join(__dirname, '..', 'dist');
+// Only the export names are needed: load on the JS backend, so that a
+// missing addon or a strict INSTNORM_* setting cannot fail the build.
+process.env.INSTNORM_BACKEND = 'js';
+for (const k of ['INSTNORM_ISA', 'INSTNORM_REQUIRE_NATIVE', 'INSTNORM_THREADS']) delete process.env[k];
 const cjs = require(path.join(dist, 'index.js'));
 const names = Object.keys(cjs).filter((k) => k !== '__esModule' && k !== 'default');
 const lines = [

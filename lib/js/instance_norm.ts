@@ -21,7 +21,7 @@ function planeMoments(x: Float32Array, o: number, m: number): [mean: number, m2:
     sdd += d * d;
   }
   const m2 = sdd - (sd * sd) / m;
-  return [pivot + sd / m, m2 > 0 ? m2 : 0];
+  return [pivot + sd / m, m2 < 0 ? 0 : m2]; // (NaN stays NaN)
 }
 
 export const instanceNormForward: Kernels['instanceNormForward'] = (
@@ -33,8 +33,8 @@ export const instanceNormForward: Kernels['instanceNormForward'] = (
     const [mean, m2] = planeMoments(x, o, M);
     const rstd = 1 / Math.sqrt(m2 / M + eps);
     const b = beta ? beta[c] : 0;
-    // rstd is infinite only for a constant plane with eps = 0: xhat := 0.
-    const scale = rstd === Infinity ? 0 : (gamma ? gamma[c] : 1) * rstd;
+    // A constant plane (m2 = 0) has xhat = 0 for every eps, also eps = 0.
+    const scale = m2 === 0 ? 0 : (gamma ? gamma[c] : 1) * rstd;
     const end = o + M;
     for (let i = o; i < end; i++) y[i] = (x[i] - mean) * scale + b;
     if (meanOut) meanOut[p] = mean;

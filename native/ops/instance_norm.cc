@@ -41,7 +41,10 @@ ForwardCoeffs forward_coeffs(const Moments& mo, double g, double b, double eps) 
   const double lo = mo.mean - static_cast<double>(hi);
   double scale = g * rstd;
   double shift = b - lo * scale;
-  if (std::isinf(rstd)) {
+  if (mo.m2 == 0.0) {
+    // A constant plane: x - mean is exactly 0, so xhat is 0 for every eps
+    // (also eps = 0, where rstd is infinite, and eps so small that the
+    // scale would overflow a float).
     scale = 0.0;
     shift = b;
   }

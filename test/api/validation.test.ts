@@ -47,7 +47,8 @@ const forwardCases: Case[] = [
   ['shape with a bigint', () => fwd(x(), [2n, 3, 4]), TypeError, /^shape\[0\] must be a number, got a bigint/],
   ['shape whose product overflows', () => fwd(x(), [2 ** 30, 2 ** 30, 2 ** 30]), RangeError, /more elements than Number.MAX_SAFE_INTEGER/],
   ['a huge shape that does not match x', () => fwd(x(), [2 ** 20, 2 ** 20, 8]), RangeError, /^x must have/],
-  ['options as a number', () => lib.instanceNorm(x(), SHAPE, 5 as never), TypeError, /options must be an object, got the number 5/],
+  ['options as a number', () => lib.instanceNorm(x(), SHAPE, 5 as never), TypeError, /options must be a plain object, got the number 5/],
+  ['options as a Map', () => lib.instanceNorm(x(), SHAPE, new Map([['eps', 1]]) as never), TypeError, /options must be a plain object/],
   ['an unknown option', () => fwd(x(), SHAPE, { gama: f32(3) }), TypeError, /options.gama is not an option/],
   ['gamma as an array', () => fwd(x(), SHAPE, { gamma: [1, 1, 1] }), TypeError, /^options.gamma must be a Float32Array/],
   ['gamma of the wrong length', () => fwd(x(), SHAPE, { gamma: f32(4) }), RangeError, /^options.gamma must have C = 3 elements, got 4/],
@@ -142,6 +143,41 @@ describe('bad input: a clear error, nothing written', () => {
   });
 });
 
+describe('arguments that try to change under the checks', () => {
+  it('a Float32Array subclass cannot fake its length', () => {
+    class Liar extends Float32Array {
+      override get length() { return NUMEL; }
+    }
+    expect(() => lib.instanceNorm(new Liar(NUMEL - 1), SHAPE)).toThrow(/^x must have .* = 24 elements, got 23/);
+    expect(() => lib.instanceNorm(x(), SHAPE, { out: new Liar(NUMEL - 1) })).toThrow(RangeError);
+  });
+
+  it('a shape dim is read once (a getter cannot pass the check and then change)', () => {
+    let reads = 0;
+    const shape = [2, 3, 4];
+    Object.defineProperty(shape, 1, { get: () => (reads++ === 0 ? 3 : 1000) });
+    const y = lib.instanceNorm(x(), shape as number[]);
+    expect(reads).toBe(1);
+    expect(y.length).toBe(NUMEL);
+  });
+
+  it('options are read once, before the arrays are checked', () => {
+    let reads = 0;
+    const opts = { get gamma() { reads++; return f32(3, 2); } };
+    lib.instanceNorm(x(), SHAPE, opts);
+    expect(reads).toBe(1);
+  });
+
+  it('inherited enumerable keys (prototype pollution) do not break calls; eps: null is the default', () => {
+    (Object.prototype as Record<string, unknown>).polluted = 1;
+    try {
+      expect(lib.instanceNorm(x(), SHAPE, { eps: null as never })).toEqual(lib.instanceNorm(x(), SHAPE));
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted;
+    }
+  });
+});
+
 describe('the native binding re-checks what it is handed', () => {
   it('rejects short buffers and bad dims without touching memory (defence in depth)', async () => {
     const { createRequire } = await import('node:module');
@@ -164,5 +200,21 @@ describe('the native binding re-checks what it is handed', () => {
     expect(() => a.instanceNormForward(x(), o, 2, 3, 4, null, null, NaN, null, null)).toThrow(RangeError);
     expect(() => a.instanceNormForward(x(), o)).toThrow(TypeError);
     expect(o.every((v) => v === SENTINEL)).toBe(true);
+  });
+
+  it('rejects outputs that share memory with inputs through another buffer object', () => {
+    // structuredClone of a SharedArrayBuffer is a second object over the
+    // same memory: the facade's identity check cannot see it, the binding's
+    // address check does.
+    const sab = new SharedArrayBuffer((NUMEL + 1) * 4);
+    const xs = new Float32Array(sab, 0, NUMEL);
+    xs.set(x());
+    const alias = new Float32Array(structuredClone(sab), 4, NUMEL);
+    expect(alias.buffer).not.toBe(xs.buffer);
+    expect(() => lib.instanceNorm(xs, SHAPE, { out: alias })).toThrow(/out must not share memory with x/);
+    expect(() => lib.instanceNormBackward(xs, x(), SHAPE, { dx: alias })).toThrow(/dx must not share memory with dy/);
+    // The exact alias (in place) is still allowed.
+    const same = new Float32Array(structuredClone(sab), 0, NUMEL);
+    expect(() => lib.instanceNorm(xs, SHAPE, { out: same })).not.toThrow();
   });
 });

@@ -140,7 +140,24 @@ describe.skipIf(unavailable !== null)(`instanceNorm numerics on ${label}`, () =>
     expect(close(y.subarray(17), refForward(x.subarray(17), [1, 1, 17], null, Float32Array.of(2), 0).y)).toBeLessThanOrEqual(TOL);
   });
 
-  it('NaN in a plane poisons that plane only', () => {
+  it('a constant plane with an eps so small that 1/sqrt(eps) overflows a float still gives beta', () => {
+    const x = new Float32Array(34).fill(-2.5);
+    const y = lib.instanceNorm(x, [1, 2, 17], { eps: 1e-80, beta: Float32Array.of(0.5, 3) });
+    expect(Array.from(y)).toEqual([...new Array(17).fill(0.5), ...new Array(17).fill(3)]);
+  });
+
+  it('NaN in a plane poisons that plane only (its mean and rstd are NaN)', () => {
+    const shape = [1, 2, 33];
+    const x = normals(66, 8);
+    x[40] = NaN;
+    const mean = new Float32Array(2);
+    const rstd = new Float32Array(2);
+    lib.instanceNorm(x, shape, { mean, rstd });
+    expect(Number.isNaN(mean[1]) && Number.isNaN(rstd[1])).toBe(true);
+    expect(Number.isFinite(mean[0]) && Number.isFinite(rstd[0])).toBe(true);
+  });
+
+  it('NaN in a plane poisons that plane\'s output only', () => {
     const shape = [1, 3, 33];
     const x = normals(99, 8);
     x[40] = NaN;
