@@ -39,8 +39,10 @@ struct KernelTable {
   Moments (*moments)(const float* x, int64_t n);
 
   // y[i] = (x[i] - sub) * scale + shift for i in [0, n). y may equal x.
+  // `stream`: write y with non-temporal stores (for outputs too large to
+  // stay in cache anyway).
   void (*affine)(const float* x, float* y, int64_t n, float sub, float scale,
-                 float shift);
+                 float shift, bool stream);
 
   // Joint statistics of x[0..n) and dy[0..n). n >= 1.
   CoMoments (*co_moments)(const float* dy, const float* x, int64_t n);
@@ -49,7 +51,8 @@ struct KernelTable {
   // or x. Centering dy before scaling keeps dx accurate when dy is nearly
   // constant over the plane (dx is then a small difference of large terms).
   void (*backward_apply)(const float* dy, const float* x, float* dx, int64_t n,
-                         float dy_sub, float x_sub, float a, float b, float c);
+                         float dy_sub, float x_sub, float a, float b, float c,
+                         bool stream);
 };
 
 // One table per ISA compiled into this build (see dispatch.h for which).

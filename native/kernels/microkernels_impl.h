@@ -49,33 +49,40 @@ inline double block_sum(const float* x, int64_t n) {
 }
 
 // sum(x - p) and sum((x - p)^2) over x[0..n). Tail lanes are filled with p,
-// so they contribute exactly zero.
+// so they contribute exactly zero. Four vectors per step keep eight
+// independent add chains in flight (the loop is latency-bound otherwise).
 inline void block_centered(const float* x, int64_t n, float p, double* sd,
                            double* sdd) {
   const V pv = V::set1(p);
-  V a0 = V::zero(), a1 = V::zero(), q0 = V::zero(), q1 = V::zero();
+  V a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
+  V q0 = V::zero(), q1 = V::zero(), q2 = V::zero(), q3 = V::zero();
   int64_t i = 0;
-  for (; i + 2 * W <= n; i += 2 * W) {
+  for (; i + 4 * W <= n; i += 4 * W) {
     const V d0 = V::load(x + i) - pv;
     const V d1 = V::load(x + i + W) - pv;
+    const V d2 = V::load(x + i + 2 * W) - pv;
+    const V d3 = V::load(x + i + 3 * W) - pv;
     a0 = a0 + d0;
     a1 = a1 + d1;
+    a2 = a2 + d2;
+    a3 = a3 + d3;
     q0 = fmadd(d0, d0, q0);
     q1 = fmadd(d1, d1, q1);
+    q2 = fmadd(d2, d2, q2);
+    q3 = fmadd(d3, d3, q3);
   }
-  if (i + W <= n) {
+  for (; i + W <= n; i += W) {
     const V d0 = V::load(x + i) - pv;
     a0 = a0 + d0;
     q0 = fmadd(d0, d0, q0);
-    i += W;
   }
   if (i < n) {
     const V d1 = V::load_partial(x + i, static_cast<int>(n - i), p) - pv;
     a1 = a1 + d1;
     q1 = fmadd(d1, d1, q1);
   }
-  *sd = (a0 + a1).sum();
-  *sdd = (q0 + q1).sum();
+  *sd = ((a0 + a1) + (a2 + a3)).sum();
+  *sdd = ((q0 + q1) + (q2 + q3)).sum();
 }
 
 Moments moments(const float* x, int64_t n) {
@@ -100,24 +107,43 @@ Moments moments(const float* x, int64_t n) {
   return acc;
 }
 
-void affine(const float* x, float* y, int64_t n, float sub, float scale,
-            float shift) {
-  const V s = V::set1(sub), a = V::set1(scale), b = V::set1(shift);
+// Runs out[i] = f(i) for i in [0, n) over vectors: f(i) returns the vector
+// for elements [i, i + W), f_tail(i, r) for the last r < W. With `stream`,
+// a head of plain stores reaches the alignment non-temporal stores need.
+template <class F, class FTail>
+inline void elementwise(float* out, int64_t n, bool stream, F f, FTail f_tail) {
   int64_t i = 0;
+  constexpr uintptr_t kAlign = sizeof(float) * W;
+  const uintptr_t mis = reinterpret_cast<uintptr_t>(out) % kAlign;
+  if (stream && mis % sizeof(float) == 0) {
+    int64_t head = mis ? static_cast<int64_t>((kAlign - mis) / sizeof(float)) : 0;
+    if (head > n) head = n;
+    if (head > 0) f_tail(0, static_cast<int>(head)).store_partial(out, static_cast<int>(head));
+    for (i = head; i + 2 * W <= n; i += 2 * W) {
+      const V r0 = f(i), r1 = f(i + W);
+      r0.stream(out + i);
+      r1.stream(out + i + W);
+    }
+  }
   for (; i + 2 * W <= n; i += 2 * W) {
-    const V y0 = fmadd(V::load(x + i) - s, a, b);
-    const V y1 = fmadd(V::load(x + i + W) - s, a, b);
-    y0.store(y + i);
-    y1.store(y + i + W);
+    const V r0 = f(i), r1 = f(i + W);
+    r0.store(out + i);
+    r1.store(out + i + W);
   }
   if (i + W <= n) {
-    fmadd(V::load(x + i) - s, a, b).store(y + i);
+    f(i).store(out + i);
     i += W;
   }
-  if (i < n) {
-    const int r = static_cast<int>(n - i);
-    fmadd(V::load_partial(x + i, r, sub) - s, a, b).store_partial(y + i, r);
-  }
+  if (i < n) f_tail(i, static_cast<int>(n - i)).store_partial(out + i, static_cast<int>(n - i));
+  if (stream) V::fence();
+}
+
+void affine(const float* x, float* y, int64_t n, float sub, float scale,
+            float shift, bool stream) {
+  const V s = V::set1(sub), a = V::set1(scale), b = V::set1(shift);
+  elementwise(
+      y, n, stream, [&](int64_t i) { return fmadd(V::load(x + i) - s, a, b); },
+      [&](int64_t i, int r) { return fmadd(V::load_partial(x + i, r, sub) - s, a, b); });
 }
 
 CoMoments co_moments(const float* dy, const float* x, int64_t n) {
@@ -130,25 +156,40 @@ CoMoments co_moments(const float* dy, const float* x, int64_t n) {
     const float px = static_cast<float>(block_sum(xb, len) / cnt);
     const float pg = static_cast<float>(block_sum(gb, len) / cnt);
     const V pxv = V::set1(px), pgv = V::set1(pg);
-    V ad = V::zero(), ag = V::zero(), qd = V::zero(), cgd = V::zero();
+    // Two vectors per step: eight independent accumulation chains.
+    V ad0 = V::zero(), ag0 = V::zero(), qd0 = V::zero(), cg0 = V::zero();
+    V ad1 = V::zero(), ag1 = V::zero(), qd1 = V::zero(), cg1 = V::zero();
     int64_t i = 0;
-    for (; i + W <= len; i += W) {
-      const V d = V::load(xb + i) - pxv;
-      const V g = V::load(gb + i) - pgv;
-      ad = ad + d;
-      ag = ag + g;
-      qd = fmadd(d, d, qd);
-      cgd = fmadd(g, d, cgd);
+    for (; i + 2 * W <= len; i += 2 * W) {
+      const V d0 = V::load(xb + i) - pxv, d1 = V::load(xb + i + W) - pxv;
+      const V g0 = V::load(gb + i) - pgv, g1 = V::load(gb + i + W) - pgv;
+      ad0 = ad0 + d0;
+      ad1 = ad1 + d1;
+      ag0 = ag0 + g0;
+      ag1 = ag1 + g1;
+      qd0 = fmadd(d0, d0, qd0);
+      qd1 = fmadd(d1, d1, qd1);
+      cg0 = fmadd(g0, d0, cg0);
+      cg1 = fmadd(g1, d1, cg1);
+    }
+    if (i + W <= len) {
+      const V d0 = V::load(xb + i) - pxv, g0 = V::load(gb + i) - pgv;
+      ad0 = ad0 + d0;
+      ag0 = ag0 + g0;
+      qd0 = fmadd(d0, d0, qd0);
+      cg0 = fmadd(g0, d0, cg0);
+      i += W;
     }
     if (i < len) {
       const int r = static_cast<int>(len - i);
-      const V d = V::load_partial(xb + i, r, px) - pxv;
-      const V g = V::load_partial(gb + i, r, pg) - pgv;
-      ad = ad + d;
-      ag = ag + g;
-      qd = fmadd(d, d, qd);
-      cgd = fmadd(g, d, cgd);
+      const V d1 = V::load_partial(xb + i, r, px) - pxv;
+      const V g1 = V::load_partial(gb + i, r, pg) - pgv;
+      ad1 = ad1 + d1;
+      ag1 = ag1 + g1;
+      qd1 = fmadd(d1, d1, qd1);
+      cg1 = fmadd(g1, d1, cg1);
     }
+    const V ad = ad0 + ad1, ag = ag0 + ag1, qd = qd0 + qd1, cgd = cg0 + cg1;
     const double sd = ad.sum(), sg = ag.sum();
     const double bmx = static_cast<double>(px) + sd / cnt;
     const double bmg = static_cast<double>(pg) + sg / cnt;
@@ -169,28 +210,20 @@ CoMoments co_moments(const float* dy, const float* x, int64_t n) {
 }
 
 void backward_apply(const float* dy, const float* x, float* dx, int64_t n,
-                    float dy_sub, float x_sub, float a, float b, float c) {
+                    float dy_sub, float x_sub, float a, float b, float c,
+                    bool stream) {
   const V gs = V::set1(dy_sub), xs = V::set1(x_sub);
   const V av = V::set1(a), bv = V::set1(b), cv = V::set1(c);
-  int64_t i = 0;
-  for (; i + 2 * W <= n; i += 2 * W) {
-    const V r0 = fmadd(av, V::load(dy + i) - gs, fmadd(bv, V::load(x + i) - xs, cv));
-    const V r1 = fmadd(av, V::load(dy + i + W) - gs,
-                       fmadd(bv, V::load(x + i + W) - xs, cv));
-    r0.store(dx + i);
-    r1.store(dx + i + W);
-  }
-  if (i + W <= n) {
-    fmadd(av, V::load(dy + i) - gs, fmadd(bv, V::load(x + i) - xs, cv))
-        .store(dx + i);
-    i += W;
-  }
-  if (i < n) {
-    const int r = static_cast<int>(n - i);
-    const V g = V::load_partial(dy + i, r, dy_sub) - gs;
-    const V d = V::load_partial(x + i, r, x_sub) - xs;
-    fmadd(av, g, fmadd(bv, d, cv)).store_partial(dx + i, r);
-  }
+  elementwise(
+      dx, n, stream,
+      [&](int64_t i) {
+        return fmadd(av, V::load(dy + i) - gs, fmadd(bv, V::load(x + i) - xs, cv));
+      },
+      [&](int64_t i, int r) {
+        const V g = V::load_partial(dy + i, r, dy_sub) - gs;
+        const V d = V::load_partial(x + i, r, x_sub) - xs;
+        return fmadd(av, g, fmadd(bv, d, cv));
+      });
 }
 
 }  // namespace

@@ -54,3 +54,5 @@ static inline double _mm512_reduce_add_pd(__m512d v) {
   for (int i = 0; i < 2; ++i) d[i] += d[i + 2];
   return d[0] + d[1];
 }
+
+static inline void _mm512_stream_ps(void* p, __m512 v) { std::memcpy(p, &v, sizeof v); }

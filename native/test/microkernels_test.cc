@@ -122,32 +122,35 @@ void test_table(const KernelTable& k, std::mt19937& rng) {
 
       // affine: y = (x - sub) * scale + shift, out of place then in place.
       const float sub = static_cast<float>(mx), scale = 1.7f, shift = -0.3f;
-      for (int in_place = 0; in_place < 2; ++in_place) {
+      for (int variant = 0; variant < 4; ++variant) {
+        const bool in_place = variant & 1, stream = variant & 2;
         float* out = in_place ? x : y;
         std::vector<float> xs(x, x + n);
-        k.affine(x, out, n, sub, scale, shift);
+        k.affine(x, out, n, sub, scale, shift, stream);
         double worst = 0;
         for (int64_t i = 0; i < n; ++i) {
           const double want = (static_cast<double>(xs[i]) - sub) * scale + shift;
           worst = std::fmax(worst, std::fabs(out[i] - want) / (std::fabs(want) + 1.0));
         }
-        expect(worst < 1e-6, k.isa, in_place ? "affine.in_place" : "affine", n, worst, 0);
+        expect(worst < 1e-6, k.isa, stream ? (in_place ? "affine.stream.in_place" : "affine.stream") : (in_place ? "affine.in_place" : "affine"), n, worst, 0);
         if (in_place) std::memcpy(x, xs.data(), n * sizeof(float));
       }
       expect(xb.canaries_intact() && yb.canaries_intact(), k.isa, "affine.canaries", n, 0, 0);
 
       // backward_apply: dx = a (dy - dy_sub) + b (x - x_sub) + c, into y and in place into g.
       const float a = 0.9f, b = -0.2f, c = 0.05f, gsub = static_cast<float>(mg);
-      for (int in_place = 0; in_place < 2; ++in_place) {
+      for (int variant = 0; variant < 4; ++variant) {
+        const bool in_place = variant & 1, stream = variant & 2;
         float* out = in_place ? g : y;
         std::vector<float> gs(g, g + n);
-        k.backward_apply(g, x, out, n, gsub, sub, a, b, c);
+        k.backward_apply(g, x, out, n, gsub, sub, a, b, c, stream);
         double worst = 0;
         for (int64_t i = 0; i < n; ++i) {
           const double want = a * (static_cast<double>(gs[i]) - gsub) + b * (static_cast<double>(x[i]) - sub) + c;
           worst = std::fmax(worst, std::fabs(out[i] - want) / (std::fabs(want) + 1.0));
         }
         expect(worst < 1e-6, k.isa, in_place ? "backward_apply.in_place" : "backward_apply", n, worst, 0);
+        if (in_place) std::memcpy(g, gs.data(), n * sizeof(float));
       }
       expect(gb.canaries_intact() && yb.canaries_intact(), k.isa, "backward_apply.canaries", n, 0, 0);
     }

@@ -28,6 +28,10 @@ struct Vec {
   inline void store_partial(float* p, int n) const {
     _mm256_maskstore_ps(p, mask(n), v);
   }
+  // Non-temporal store (p 32-byte aligned): bypasses the cache, so writing
+  // a large output does not first read it in (no read-for-ownership).
+  inline void stream(float* p) const { _mm256_stream_ps(p, v); }
+  static inline void fence() { _mm_sfence(); }
   inline double sum() const {
     const __m256d a = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
     const __m256d b = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));

@@ -29,6 +29,9 @@ struct Vec {
   inline void store_partial(float* p, int n) const {
     _mm512_mask_storeu_ps(p, mask(n), v);
   }
+  // Non-temporal store (p 64-byte aligned): see vec_avx2.h.
+  inline void stream(float* p) const { _mm512_stream_ps(p, v); }
+  static inline void fence() { _mm_sfence(); }
   inline double sum() const {
     const __m256 lo = _mm512_castps512_ps256(v);
     const __m256 hi =

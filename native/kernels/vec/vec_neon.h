@@ -26,6 +26,9 @@ struct Vec {
     vst1q_f32(buf, v);
     for (int i = 0; i < n; ++i) p[i] = buf[i];
   }
+  // No non-temporal store worth using here: a plain store.
+  inline void stream(float* p) const { vst1q_f32(p, v); }
+  static inline void fence() {}
   inline double sum() const {
     const float64x2_t a = vcvt_f64_f32(vget_low_f32(v));
     const float64x2_t b = vcvt_high_f64_f32(v);

@@ -36,6 +36,9 @@ struct Vec {
   inline void store_partial(float* p, int n) const {
     for (int i = 0; i < n; ++i) p[i] = v[i];
   }
+  // The portable path has no non-temporal store: a plain store.
+  inline void stream(float* p) const { store(p); }
+  static inline void fence() {}
   // Horizontal sum, widened to double before adding.
   inline double sum() const {
     double s = 0.0;
