@@ -40,27 +40,32 @@ export function makeInputs(shape) {
 /** memcpy of the tensor's bytes: the floor for a pass that reads and writes it once. */
 export function memcpyRow(inp) {
   const dst = new Float32Array(inp.numel);
-  return { name: 'memcpy (Float32Array#set)', group: 'baseline', forward: () => dst.set(inp.x), backward: () => dst.set(inp.x) };
+  const copy = () => dst.set(inp.x);
+  return { name: 'memcpy (Float32Array#set)', group: 'baseline', threads: 1, forward: copy, backward: copy };
 }
 
-/** The public API on the native backend with one ISA. */
-export function nativeRow(inp, isa) {
+/** The public API on the native backend with one ISA and thread count. */
+export function nativeRow(inp, isa, threads) {
   const y = new Float32Array(inp.numel);
   const dx = new Float32Array(inp.numel);
   const dgamma = new Float32Array(inp.C);
   const dbeta = new Float32Array(inp.C);
   const mean = new Float32Array(inp.N * inp.C);
   const rstd = new Float32Array(inp.N * inp.C);
+  const select = () => {
+    if (!internal.setIsa(isa)) throw new Error(`ISA ${isa} unavailable`);
+    lib.setThreads(threads);
+  };
+  select();
   lib.instanceNorm(inp.x, inp.shape, { gamma: inp.gamma, beta: inp.beta, mean, rstd });
-  const use = () => { if (!internal.setIsa(isa)) throw new Error(`ISA ${isa} unavailable`); };
   return {
-    name: `instnorm native ${isa}`, group: 'instnorm', isa,
-    forward: () => { use(); lib.instanceNorm(inp.x, inp.shape, { gamma: inp.gamma, beta: inp.beta, out: y }); },
-    backward: () => { use(); lib.instanceNormBackward(inp.dy, inp.x, inp.shape, { gamma: inp.gamma, mean, rstd, dx, dgamma, dbeta }); },
+    name: `instnorm native ${isa} ${threads}t`, group: 'instnorm', isa, threads, select,
+    forward: () => lib.instanceNorm(inp.x, inp.shape, { gamma: inp.gamma, beta: inp.beta, out: y }),
+    backward: () => lib.instanceNormBackward(inp.dy, inp.x, inp.shape, { gamma: inp.gamma, mean, rstd, dx, dgamma, dbeta }),
   };
 }
 
-/** The pure-TS fallback, called as the facade would call it. */
+/** The pure-TS fallback, called as the facade calls it. */
 export function jsRow(inp) {
   const y = new Float32Array(inp.numel);
   const dx = new Float32Array(inp.numel);
@@ -70,11 +75,52 @@ export function jsRow(inp) {
   const rstd = new Float32Array(inp.N * inp.C);
   js.instanceNormForward(inp.x, y, inp.N, inp.C, inp.M, inp.gamma, inp.beta, 1e-5, mean, rstd);
   return {
-    name: 'instnorm js fallback', group: 'instnorm',
+    name: 'instnorm js fallback', group: 'instnorm', threads: 1,
     forward: () => js.instanceNormForward(inp.x, y, inp.N, inp.C, inp.M, inp.gamma, inp.beta, 1e-5, null, null),
     backward: () => js.instanceNormBackward(inp.dy, inp.x, dx, dgamma, dbeta, inp.N, inp.C, inp.M, inp.gamma, mean, rstd, 1e-5),
   };
 }
 
+/**
+ * The fastest plain-JS instance norm we could write: one pass for sum and
+ * sum of squares (E[x^2] - E[x]^2, in float64), one pass to apply. It is
+ * the yardstick for the fallback's speed (the fallback does an extra,
+ * centred pass to stay accurate), not an implementation to use.
+ */
+export function plainJsRow(inp) {
+  const { x, dy, gamma, beta, N, C, M } = inp;
+  const y = new Float32Array(inp.numel);
+  const dx = new Float32Array(inp.numel);
+  const mean = new Float64Array(N * C);
+  const rstd = new Float64Array(N * C);
+  const forward = () => {
+    for (let p = 0; p < N * C; p++) {
+      const o = p * M;
+      let s = 0, q = 0;
+      for (let i = o; i < o + M; i++) { const v = x[i]; s += v; q += v * v; }
+      const mu = s / M;
+      const r = 1 / Math.sqrt(q / M - mu * mu + 1e-5);
+      const a = gamma[p % C] * r, b = beta[p % C] - mu * a;
+      for (let i = o; i < o + M; i++) y[i] = x[i] * a + b;
+      mean[p] = mu;
+      rstd[p] = r;
+    }
+  };
+  forward();
+  const backward = () => {
+    for (let p = 0; p < N * C; p++) {
+      const o = p * M;
+      const mu = mean[p], r = rstd[p];
+      let sg = 0, sgx = 0;
+      for (let i = o; i < o + M; i++) { sg += dy[i]; sgx += dy[i] * x[i]; }
+      const sgxhat = (sgx - mu * sg) * r;
+      const a = gamma[p % C] * r, k = (-a * r * sgxhat) / M, c = -a * sg / M - k * mu;
+      for (let i = o; i < o + M; i++) dx[i] = a * dy[i] + k * x[i] + c;
+    }
+  };
+  return { name: 'plain JS loop (yardstick)', group: 'baseline', threads: 1, forward, backward };
+}
+
 export const nativeIsas = () => internal.nativeIsas();
 export const backendInfo = () => lib.backend();
+export const setThreads = (n) => lib.setThreads(n);

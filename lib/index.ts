@@ -55,8 +55,12 @@ export interface InstanceNormGradients {
   dbeta: Float32Array;
 }
 
-const FORWARD_OPTIONS = ['gamma', 'beta', 'eps', 'out', 'mean', 'rstd'] as const;
-const BACKWARD_OPTIONS = ['gamma', 'beta', 'eps', 'mean', 'rstd', 'dx', 'dgamma', 'dbeta'] as const;
+const FORWARD_OPTIONS = new Set(['gamma', 'beta', 'eps', 'out', 'mean', 'rstd'] as const);
+const BACKWARD_OPTIONS = new Set(['gamma', 'beta', 'eps', 'mean', 'rstd', 'dx', 'dgamma', 'dbeta'] as const);
+const FORWARD_OUTPUTS = ['options.out', 'options.mean', 'options.rstd'];
+const FORWARD_INPUTS = ['x', 'options.gamma', 'options.beta'];
+const BACKWARD_OUTPUTS = ['options.dx', 'options.dgamma', 'options.dbeta'];
+const BACKWARD_INPUTS = ['dy', 'x', 'options.gamma', 'options.mean', 'options.rstd'];
 
 type ForwardArgs = Parameters<Kernels['instanceNormForward']>;
 type BackwardArgs = Parameters<Kernels['instanceNormBackward']>;
@@ -72,11 +76,7 @@ function forwardArgs(fn: string, x: unknown, shape: unknown, options: unknown): 
   const out = optionalFloat32(o.out, 'options.out', s.numel, 'the product of shape');
   const mean = optionalFloat32(o.mean, 'options.mean', s.n * s.c, 'N*C');
   const rstd = optionalFloat32(o.rstd, 'options.rstd', s.n * s.c, 'N*C');
-  noOverlap(
-    [['options.out', out], ['options.mean', mean], ['options.rstd', rstd]],
-    [['x', xs], ['options.gamma', gamma], ['options.beta', beta]],
-    ['x'],
-  );
+  if (out || mean || rstd) noOverlap([out, mean, rstd], FORWARD_OUTPUTS, [xs, gamma, beta], FORWARD_INPUTS, 1);
   return [xs, out ?? new Float32Array(s.numel), s.n, s.c, s.m, gamma, beta, eps, mean, rstd];
 }
 
@@ -97,11 +97,9 @@ function backwardArgs(fn: string, dy: unknown, x: unknown, shape: unknown, optio
   const dx = optionalFloat32(o.dx, 'options.dx', s.numel, 'the product of shape');
   const dgamma = optionalFloat32(o.dgamma, 'options.dgamma', s.c, 'C');
   const dbeta = optionalFloat32(o.dbeta, 'options.dbeta', s.c, 'C');
-  noOverlap(
-    [['options.dx', dx], ['options.dgamma', dgamma], ['options.dbeta', dbeta]],
-    [['dy', dys], ['x', xs], ['options.gamma', gamma], ['options.mean', mean], ['options.rstd', rstd]],
-    ['dy', 'x'],
-  );
+  if (dx || dgamma || dbeta) {
+    noOverlap([dx, dgamma, dbeta], BACKWARD_OUTPUTS, [dys, xs, gamma, mean, rstd], BACKWARD_INPUTS, 2);
+  }
   return [dys, xs, dx ?? new Float32Array(s.numel), dgamma ?? new Float32Array(s.c), dbeta ?? new Float32Array(s.c),
     s.n, s.c, s.m, gamma, mean, rstd, eps];
 }

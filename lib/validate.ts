@@ -109,23 +109,22 @@ export function epsilon(v: unknown, name = 'options.eps'): number {
  * is validated, so a getter cannot change an argument after its check.
  */
 export function optionsObject<K extends string>(
-  v: unknown, fn: string, known: readonly K[],
+  v: unknown, fn: string, known: ReadonlySet<K>,
 ): Partial<Record<K, unknown>> {
   const snapshot: Partial<Record<K, unknown>> = {};
   if (v === undefined || v === null) return snapshot;
   if (typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v) || types.isMap(v) || types.isSet(v)) {
     throw new TypeError(`${fn}: options must be a plain object, got ${describe(v)}`);
   }
-  for (const key of Object.keys(v)) {
-    if (!(known as readonly string[]).includes(key)) {
-      throw new TypeError(`${fn}: options.${key} is not an option (expected one of ${known.join(', ')})`);
+  const o = v as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!known.has(key as K)) {
+      throw new TypeError(`${fn}: options.${key} is not an option (expected one of ${[...known].join(', ')})`);
     }
+    snapshot[key as K] = o[key];
   }
-  for (const key of known) snapshot[key] = (v as Record<string, unknown>)[key];
   return snapshot;
 }
-
-type Named = readonly [name: string, array: Float32Array | null];
 
 function overlaps(a: Float32Array, b: Float32Array): boolean {
   const la = lengthOf(a) * 4;
@@ -140,25 +139,30 @@ function identical(a: Float32Array, b: Float32Array): boolean {
 }
 
 /**
- * Outputs must not overlap each other or any input, except that an output
- * may be exactly one of the inputs listed in `inPlace` (elementwise kernels
- * read each element before they write it).
+ * Outputs must not overlap each other or any input, except that outputs[0]
+ * may be exactly one of the first `inPlace` inputs (elementwise kernels read
+ * each element before they write it). Absent arrays are null.
  */
-export function noOverlap(outputs: readonly Named[], inputs: readonly Named[], inPlace: readonly string[] = []): void {
+export function noOverlap(
+  outputs: readonly (Float32Array | null)[], outNames: readonly string[],
+  inputs: readonly (Float32Array | null)[], inNames: readonly string[], inPlace: number,
+): void {
   for (let i = 0; i < outputs.length; i++) {
-    const [oname, o] = outputs[i];
+    const o = outputs[i];
     if (!o) continue;
     for (let j = i + 1; j < outputs.length; j++) {
-      const [pname, q] = outputs[j];
-      if (q && overlaps(o, q)) throw new RangeError(`${oname} and ${pname} must not share memory`);
+      const q = outputs[j];
+      if (q && overlaps(o, q)) throw new RangeError(`${outNames[i]} and ${outNames[j]} must not share memory`);
     }
-    for (const [iname, x] of inputs) {
+    for (let j = 0; j < inputs.length; j++) {
+      const x = inputs[j];
       if (!x || !overlaps(o, x)) continue;
-      if (i === 0 && inPlace.includes(iname) && identical(o, x)) continue;
+      const mayAlias = i === 0 && j < inPlace;
+      if (mayAlias && identical(o, x)) continue;
       throw new RangeError(
-        i === 0 && inPlace.includes(iname)
-          ? `${oname} partially overlaps ${iname}; to work in place pass ${iname} itself as ${oname}`
-          : `${oname} must not share memory with ${iname}`,
+        mayAlias
+          ? `${outNames[i]} partially overlaps ${inNames[j]}; to work in place pass ${inNames[j]} itself as ${outNames[i]}`
+          : `${outNames[i]} must not share memory with ${inNames[j]}`,
       );
     }
   }

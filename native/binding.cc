@@ -22,22 +22,22 @@ namespace {
 // `need` elements. Throws a JS TypeError and returns false otherwise.
 bool unwrap_f32(napi_env env, napi_value v, int64_t need, bool optional,
                 const char* name, float** out) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok) return false;
-  if (optional && (t == napi_null || t == napi_undefined)) {
-    *out = nullptr;
-    return true;
-  }
-  bool is_ta = false;
   napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, v, &type, &length, &data, nullptr,
-                               nullptr) != napi_ok ||
-      type != napi_float32_array) {
-    napi_throw_type_error(env, nullptr,
-                          (std::string(name) + " must be a Float32Array").c_str());
+  // One N-API call in the common case: it fails for anything that is not a
+  // typed array, and only then is the value's type looked at.
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok) {
+    napi_valuetype t;
+    if (optional && napi_typeof(env, v, &t) == napi_ok && (t == napi_null || t == napi_undefined)) {
+      *out = nullptr;
+      return true;
+    }
+    napi_throw_type_error(env, nullptr, (std::string(name) + " must be a Float32Array").c_str());
+    return false;
+  }
+  if (type != napi_float32_array) {
+    napi_throw_type_error(env, nullptr, (std::string(name) + " must be a Float32Array").c_str());
     return false;
   }
   if (static_cast<uint64_t>(length) < static_cast<uint64_t>(need) ||
