@@ -16,7 +16,7 @@ mkdir -p "$out"
 CXXFLAGS=(-std=c++17 -O2 -Wall -Wextra -Werror -Wno-maybe-uninitialized)
 K=native/kernels
 T=native/test/microkernels_test.cc
-AVX512_FLAGS=(-mavx512f -mavx512bw -mavx512vl -mavx2 -mfma)
+AVX512_FLAGS=(-mavx512f -mavx512bw -mavx512vl -mavx2 -mfma -Wno-uninitialized)
 
 missing() {
   if [ "$require" = 1 ]; then echo "build-kernel-tests: $1" >&2; exit 1; fi

@@ -6,12 +6,11 @@
 // is used for the same reason.
 //
 // Accuracy design (see README "Numerics"):
-// - Statistics are taken over blocks of kStatBlock floats. For each block,
-//   a first sweep sums x to get a pivot close to the block mean; a second
-//   sweep, over data that is now in L1, sums d = x - pivot and d*d. fp32
-//   partial sums thus only ever hold short runs of centered values, and
-//   sum(d) corrects the pivot exactly (corrected two-pass algorithm), so
-//   large offsets (1e4 + noise) cost no accuracy.
+// - Statistics are taken over blocks of kStatBlock floats, as sums of
+//   d = x - pivot and d*d with a pivot near the block mean (see moments()),
+//   so fp32 partial sums only ever hold short runs of centred values, and
+//   sum(d) corrects the pivot exactly (corrected two-pass algorithm): large
+//   offsets (1e4 + noise) cost no accuracy.
 // - Blocks are merged in double with Chan's parallel formula, so a plane of
 //   millions of elements does not lose precision to one running sum.
 #pragma once
@@ -85,17 +84,30 @@ inline void block_centered(const float* x, int64_t n, float p, double* sd,
   *sdd = ((q0 + q1) + (q2 + q3)).sum();
 }
 
+// One sweep per block, centred on a pivot: the previous block's mean (the
+// first element for the first block). If the block's mean turns out to be
+// further from the pivot than one standard deviation, the sums are redone
+// around the block's own mean, so the cancellation in M2 = sum(d^2) -
+// sum(d)^2/n never amplifies fp32 rounding by more than 2x. Blocks of
+// smooth data take the one-sweep path; the pivot choice depends only on the
+// data, so results stay deterministic.
 Moments moments(const float* x, int64_t n) {
   Moments acc{0.0, 0.0, 0.0};
+  float pivot = x[0];
   for (int64_t start = 0; start < n; start += kStatBlock) {
     const int64_t len = min_i64(kStatBlock, n - start);
     const float* xb = x + start;
     const double cnt = static_cast<double>(len);
-    const float pivot = static_cast<float>(block_sum(xb, len) / cnt);
     double sd, sdd;
     block_centered(xb, len, pivot, &sd, &sdd);
-    const double bmean = static_cast<double>(pivot) + sd / cnt;
+    double bmean = static_cast<double>(pivot) + sd / cnt;
     double bm2 = sdd - sd * sd / cnt;
+    if (sd * sd > bm2 * cnt) {
+      const float p2 = static_cast<float>(bmean);
+      block_centered(xb, len, p2, &sd, &sdd);
+      bmean = static_cast<double>(p2) + sd / cnt;
+      bm2 = sdd - sd * sd / cnt;
+    }
     if (bm2 < 0.0) bm2 = 0.0;
     // Chan et al.: merge (acc) with (block).
     const double total = acc.count + cnt;
@@ -103,6 +115,7 @@ Moments moments(const float* x, int64_t n) {
     acc.mean += delta * (cnt / total);
     acc.m2 += bm2 + delta * delta * (acc.count * cnt / total);
     acc.count = total;
+    pivot = static_cast<float>(bmean);
   }
   return acc;
 }
@@ -146,65 +159,90 @@ void affine(const float* x, float* y, int64_t n, float sub, float scale,
       [&](int64_t i, int r) { return fmadd(V::load_partial(x + i, r, sub) - s, a, b); });
 }
 
+// Sums over one block of d = x - px and g = dy - pg: sum(d), sum(g),
+// sum(d^2), sum(g^2), sum(g*d). Tail lanes are filled with the pivots.
+struct CoSums {
+  double sd, sg, sdd, sgg, sgd;
+};
+
+inline CoSums block_co_centered(const float* gb, const float* xb, int64_t len,
+                                float px, float pg) {
+  const V pxv = V::set1(px), pgv = V::set1(pg);
+  // Two vectors per step: ten independent accumulation chains.
+  V ad0 = V::zero(), ag0 = V::zero(), qd0 = V::zero(), qg0 = V::zero(), cg0 = V::zero();
+  V ad1 = V::zero(), ag1 = V::zero(), qd1 = V::zero(), qg1 = V::zero(), cg1 = V::zero();
+  int64_t i = 0;
+  for (; i + 2 * W <= len; i += 2 * W) {
+    const V d0 = V::load(xb + i) - pxv, d1 = V::load(xb + i + W) - pxv;
+    const V g0 = V::load(gb + i) - pgv, g1 = V::load(gb + i + W) - pgv;
+    ad0 = ad0 + d0;
+    ad1 = ad1 + d1;
+    ag0 = ag0 + g0;
+    ag1 = ag1 + g1;
+    qd0 = fmadd(d0, d0, qd0);
+    qd1 = fmadd(d1, d1, qd1);
+    qg0 = fmadd(g0, g0, qg0);
+    qg1 = fmadd(g1, g1, qg1);
+    cg0 = fmadd(g0, d0, cg0);
+    cg1 = fmadd(g1, d1, cg1);
+  }
+  if (i + W <= len) {
+    const V d0 = V::load(xb + i) - pxv, g0 = V::load(gb + i) - pgv;
+    ad0 = ad0 + d0;
+    ag0 = ag0 + g0;
+    qd0 = fmadd(d0, d0, qd0);
+    qg0 = fmadd(g0, g0, qg0);
+    cg0 = fmadd(g0, d0, cg0);
+    i += W;
+  }
+  if (i < len) {
+    const int r = static_cast<int>(len - i);
+    const V d1 = V::load_partial(xb + i, r, px) - pxv;
+    const V g1 = V::load_partial(gb + i, r, pg) - pgv;
+    ad1 = ad1 + d1;
+    ag1 = ag1 + g1;
+    qd1 = fmadd(d1, d1, qd1);
+    qg1 = fmadd(g1, g1, qg1);
+    cg1 = fmadd(g1, d1, cg1);
+  }
+  return {(ad0 + ad1).sum(), (ag0 + ag1).sum(), (qd0 + qd1).sum(),
+          (qg0 + qg1).sum(), (cg0 + cg1).sum()};
+}
+
+// Same scheme as moments(): one sweep per block around pivots carried over
+// from the previous block, redone around the block's own means when either
+// mean is further than one standard deviation from its pivot. The
+// co-moment then carries at most ~2x the rounding of a centred sum.
 CoMoments co_moments(const float* dy, const float* x, int64_t n) {
   CoMoments acc{0.0, 0.0, 0.0, 0.0, 0.0};
+  float px = x[0], pg = dy[0];
   for (int64_t start = 0; start < n; start += kStatBlock) {
     const int64_t len = min_i64(kStatBlock, n - start);
-    const float* xb = x + start;
-    const float* gb = dy + start;
     const double cnt = static_cast<double>(len);
-    const float px = static_cast<float>(block_sum(xb, len) / cnt);
-    const float pg = static_cast<float>(block_sum(gb, len) / cnt);
-    const V pxv = V::set1(px), pgv = V::set1(pg);
-    // Two vectors per step: eight independent accumulation chains.
-    V ad0 = V::zero(), ag0 = V::zero(), qd0 = V::zero(), cg0 = V::zero();
-    V ad1 = V::zero(), ag1 = V::zero(), qd1 = V::zero(), cg1 = V::zero();
-    int64_t i = 0;
-    for (; i + 2 * W <= len; i += 2 * W) {
-      const V d0 = V::load(xb + i) - pxv, d1 = V::load(xb + i + W) - pxv;
-      const V g0 = V::load(gb + i) - pgv, g1 = V::load(gb + i + W) - pgv;
-      ad0 = ad0 + d0;
-      ad1 = ad1 + d1;
-      ag0 = ag0 + g0;
-      ag1 = ag1 + g1;
-      qd0 = fmadd(d0, d0, qd0);
-      qd1 = fmadd(d1, d1, qd1);
-      cg0 = fmadd(g0, d0, cg0);
-      cg1 = fmadd(g1, d1, cg1);
+    CoSums s = block_co_centered(dy + start, x + start, len, px, pg);
+    double m2x = s.sdd - s.sd * s.sd / cnt;
+    double m2g = s.sgg - s.sg * s.sg / cnt;
+    if (s.sd * s.sd > m2x * cnt || s.sg * s.sg > m2g * cnt) {
+      px = static_cast<float>(static_cast<double>(px) + s.sd / cnt);
+      pg = static_cast<float>(static_cast<double>(pg) + s.sg / cnt);
+      s = block_co_centered(dy + start, x + start, len, px, pg);
+      m2x = s.sdd - s.sd * s.sd / cnt;
     }
-    if (i + W <= len) {
-      const V d0 = V::load(xb + i) - pxv, g0 = V::load(gb + i) - pgv;
-      ad0 = ad0 + d0;
-      ag0 = ag0 + g0;
-      qd0 = fmadd(d0, d0, qd0);
-      cg0 = fmadd(g0, d0, cg0);
-      i += W;
-    }
-    if (i < len) {
-      const int r = static_cast<int>(len - i);
-      const V d1 = V::load_partial(xb + i, r, px) - pxv;
-      const V g1 = V::load_partial(gb + i, r, pg) - pgv;
-      ad1 = ad1 + d1;
-      ag1 = ag1 + g1;
-      qd1 = fmadd(d1, d1, qd1);
-      cg1 = fmadd(g1, d1, cg1);
-    }
-    const V ad = ad0 + ad1, ag = ag0 + ag1, qd = qd0 + qd1, cgd = cg0 + cg1;
-    const double sd = ad.sum(), sg = ag.sum();
-    const double bmx = static_cast<double>(px) + sd / cnt;
-    const double bmg = static_cast<double>(pg) + sg / cnt;
-    double bm2 = qd.sum() - sd * sd / cnt;
-    if (bm2 < 0.0) bm2 = 0.0;
-    const double bc = cgd.sum() - sd * sg / cnt;
+    const double bmx = static_cast<double>(px) + s.sd / cnt;
+    const double bmg = static_cast<double>(pg) + s.sg / cnt;
+    if (m2x < 0.0) m2x = 0.0;
+    const double bc = s.sgd - s.sd * s.sg / cnt;
     // Chan et al., extended to the co-moment.
     const double total = acc.count + cnt;
     const double dmx = bmx - acc.mean_x, dmg = bmg - acc.mean_dy;
     const double w = acc.count * cnt / total;
     acc.mean_x += dmx * (cnt / total);
     acc.mean_dy += dmg * (cnt / total);
-    acc.m2_x += bm2 + dmx * dmx * w;
+    acc.m2_x += m2x + dmx * dmx * w;
     acc.c_x_dy += bc + dmx * dmg * w;
     acc.count = total;
+    px = static_cast<float>(bmx);
+    pg = static_cast<float>(bmg);
   }
   return acc;
 }

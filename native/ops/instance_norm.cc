@@ -92,8 +92,13 @@ inline bool split_planes(int64_t planes, int64_t m, int threads) {
 // read-for-ownership of every output line. Below it, plain stores win (the
 // data is cache-resident). Measured with scripts/bench-kernels.sh on a 32 MiB
 // L3: streaming is 25-30% faster at 16 MiB, 10-20% slower at 4-8 MiB.
+// Small planes never stream: each kernel call ends with a store fence, and
+// partial cache lines at plane edges defeat write combining.
 constexpr int64_t kStreamMinBytes = int64_t{16} << 20;
-inline bool streaming(int64_t numel) { return numel * 4 >= kStreamMinBytes; }
+constexpr int64_t kStreamMinPlane = int64_t{1} << 14;
+inline bool streaming(int64_t numel, int64_t m) {
+  return numel * 4 >= kStreamMinBytes && m >= kStreamMinPlane;
+}
 
 inline bool serial(int64_t numel, int threads) {
   return threads <= 1 || numel < kParallelMinElements;
@@ -112,7 +117,7 @@ T* scratch(std::vector<T>& v, int64_t n) {
 void instance_norm_forward(const KernelTable& k, const InstanceNormForward& a) {
   const int64_t planes = a.n * a.c;
   const int64_t m = a.m;
-  const bool stream = streaming(planes * m);
+  const bool stream = streaming(planes * m, m);
   auto coeffs_for = [&](int64_t p, const Moments& mo) {
     const int64_t ch = p % a.c;
     const ForwardCoeffs f = forward_coeffs(mo, a.gamma ? a.gamma[ch] : 1.0,
@@ -157,7 +162,7 @@ void instance_norm_backward(const KernelTable& k, const InstanceNormBackward& a)
   const int64_t planes = a.n * a.c;
   const int64_t m = a.m;
   const bool saved = a.mean && a.rstd;
-  const bool stream = streaming(planes * m);
+  const bool stream = streaming(planes * m, m);
   auto coeffs_for = [&](int64_t p, const CoMoments& s) {
     const int64_t ch = p % a.c;
     return backward_coeffs(s, a.gamma ? a.gamma[ch] : 1.0,

@@ -107,13 +107,29 @@ void run_serial(int64_t tasks, TaskFn fn, void* ctx) {
 
 }  // namespace
 
+// Many small tasks (e.g. thousands of 8x8 planes) are handed out in
+// contiguous batches, so threads do not fight over the task counter.
+struct Batched {
+  TaskFn fn;
+  void* ctx;
+  int64_t tasks, batch;
+  static void run(void* self, int64_t b) {
+    const Batched& s = *static_cast<Batched*>(self);
+    const int64_t end = (b + 1) * s.batch < s.tasks ? (b + 1) * s.batch : s.tasks;
+    for (int64_t t = b * s.batch; t < end; ++t) s.fn(s.ctx, t);
+  }
+};
+
 void parallel_for(int threads, int64_t tasks, TaskFn fn, void* ctx) {
   if (threads > tasks) threads = static_cast<int>(tasks);
   if (threads <= 1) return run_serial(tasks, fn, ctx);
   Pool& p = pool();
   std::unique_lock<std::mutex> region(p.region_, std::try_to_lock);
   if (!region.owns_lock()) return run_serial(tasks, fn, ctx);
-  p.run(threads, tasks, fn, ctx);
+  const int64_t per_thread_batches = 16;  // enough for load balance
+  Batched b{fn, ctx, tasks, tasks / (threads * per_thread_batches)};
+  if (b.batch <= 1) return p.run(threads, tasks, fn, ctx);
+  p.run(threads, (tasks + b.batch - 1) / b.batch, &Batched::run, &b);
 }
 
 }  // namespace runtime
