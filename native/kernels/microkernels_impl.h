@@ -84,16 +84,24 @@ inline void block_centered(const float* x, int64_t n, float p, double* sd,
   *sdd = ((q0 + q1) + (q2 + q3)).sum();
 }
 
-// One sweep per block, centred on a pivot: the previous block's mean (the
-// first element for the first block). If the block's mean turns out to be
+// One sweep per block, centred on a pivot: the previous block's mean (see
+// first_pivot() for the first block). If the block's mean turns out to be
 // further from the pivot than one standard deviation, the sums are redone
 // around the block's own mean, so the cancellation in M2 = sum(d^2) -
 // sum(d)^2/n never amplifies fp32 rounding by more than 2x. Blocks of
 // smooth data take the one-sweep path; the pivot choice depends only on the
 // data, so results stay deterministic.
+// The first block's pivot: the mean of its first vector (up to W values),
+// within a standard deviation of the block mean far more often than a
+// single element is, so small planes rarely need the second sweep.
+inline float first_pivot(const float* x, int64_t n) {
+  const int r = n < W ? static_cast<int>(n) : W;
+  return static_cast<float>(V::load_partial(x, r, 0.0f).sum() / r);
+}
+
 Moments moments(const float* x, int64_t n) {
   Moments acc{0.0, 0.0, 0.0};
-  float pivot = x[0];
+  float pivot = first_pivot(x, n);
   for (int64_t start = 0; start < n; start += kStatBlock) {
     const int64_t len = min_i64(kStatBlock, n - start);
     const float* xb = x + start;
@@ -109,6 +117,11 @@ Moments moments(const float* x, int64_t n) {
       bm2 = sdd - sd * sd / cnt;
     }
     if (bm2 < 0.0) bm2 = 0.0;
+    if (start == 0) {  // first block: nothing to merge with (small planes end here)
+      acc = {cnt, bmean, bm2};
+      pivot = static_cast<float>(bmean);
+      continue;
+    }
     // Chan et al.: merge (acc) with (block).
     const double total = acc.count + cnt;
     const double delta = bmean - acc.mean;
@@ -215,7 +228,7 @@ inline CoSums block_co_centered(const float* gb, const float* xb, int64_t len,
 // co-moment then carries at most ~2x the rounding of a centred sum.
 CoMoments co_moments(const float* dy, const float* x, int64_t n) {
   CoMoments acc{0.0, 0.0, 0.0, 0.0, 0.0};
-  float px = x[0], pg = dy[0];
+  float px = first_pivot(x, n), pg = first_pivot(dy, n);
   for (int64_t start = 0; start < n; start += kStatBlock) {
     const int64_t len = min_i64(kStatBlock, n - start);
     const double cnt = static_cast<double>(len);
@@ -232,6 +245,12 @@ CoMoments co_moments(const float* dy, const float* x, int64_t n) {
     const double bmg = static_cast<double>(pg) + s.sg / cnt;
     if (m2x < 0.0) m2x = 0.0;
     const double bc = s.sgd - s.sd * s.sg / cnt;
+    px = static_cast<float>(bmx);
+    pg = static_cast<float>(bmg);
+    if (start == 0) {  // first block: nothing to merge with (small planes end here)
+      acc = {cnt, bmx, bmg, m2x, bc};
+      continue;
+    }
     // Chan et al., extended to the co-moment.
     const double total = acc.count + cnt;
     const double dmx = bmx - acc.mean_x, dmg = bmg - acc.mean_dy;
@@ -241,8 +260,6 @@ CoMoments co_moments(const float* dy, const float* x, int64_t n) {
     acc.m2_x += m2x + dmx * dmx * w;
     acc.c_x_dy += bc + dmx * dmg * w;
     acc.count = total;
-    px = static_cast<float>(bmx);
-    pg = static_cast<float>(bmg);
   }
   return acc;
 }

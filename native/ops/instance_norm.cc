@@ -132,10 +132,35 @@ void instance_norm_forward(const KernelTable& k, const InstanceNormForward& a) {
     k.affine(x, a.y + p * m, m, f.sub, f.scale, f.shift, stream);
   };
 
+  // Small planes go in groups: all statistics, then all coefficients, then
+  // all outputs, so the long scalar chains (sqrt, divisions) of different
+  // planes overlap instead of each stalling its own plane.
+  constexpr int64_t kGroup = 8;
+  auto plane_group = [&](int64_t g) {
+    const int64_t p0 = g * kGroup, p1 = p0 + kGroup < planes ? p0 + kGroup : planes;
+    Moments mo[kGroup];
+    ForwardCoeffs co[kGroup];
+    for (int64_t p = p0; p < p1; ++p) mo[p - p0] = k.moments(a.x + p * m, m);
+    for (int64_t p = p0; p < p1; ++p) co[p - p0] = coeffs_for(p, mo[p - p0]);
+    for (int64_t p = p0; p < p1; ++p) {
+      k.affine(a.x + p * m, a.y + p * m, m, co[p - p0].sub, co[p - p0].scale, co[p - p0].shift, stream);
+    }
+  };
+  const bool small = m <= 1024;  // a group's planes stay in L1
+  const int64_t groups = (planes + kGroup - 1) / kGroup;
+
   if (serial(planes * m, a.threads)) {
-    for (int64_t p = 0; p < planes; ++p) whole_plane(p);
+    if (small) {
+      for (int64_t g = 0; g < groups; ++g) plane_group(g);
+    } else {
+      for (int64_t p = 0; p < planes; ++p) whole_plane(p);
+    }
   } else if (!split_planes(planes, m, a.threads)) {
-    runtime::parallel_for(a.threads, planes, whole_plane);
+    if (small) {
+      runtime::parallel_for(a.threads, groups, plane_group);
+    } else {
+      runtime::parallel_for(a.threads, planes, whole_plane);
+    }
   } else {
     thread_local std::vector<Moments> moments_scratch;
     thread_local std::vector<ForwardCoeffs> coeffs_scratch;
@@ -172,14 +197,25 @@ void instance_norm_backward(const KernelTable& k, const InstanceNormBackward& a)
     k.backward_apply(a.dy + off, a.x + off, a.dx + off, len, b.dy_sub, b.x_sub, b.a, b.b, b.c, stream);
   };
   // One channel: every sample's plane, dgamma/dbeta summed over n in order.
+  // Planes go in groups (statistics, then coefficients, then gradients) so
+  // the scalar work of small planes overlaps, as in the forward.
+  constexpr int64_t kGroup = 8;
   auto whole_channel = [&](int64_t ch) {
     double dgamma = 0.0, dbeta = 0.0;
-    for (int64_t n = 0; n < a.n; ++n) {
-      const int64_t p = n * a.c + ch;
-      const BackwardCoeffs b = coeffs_for(p, plane_co_moments(k, a.dy + p * m, a.x + p * m, m));
-      apply(p * m, m, b);
-      dgamma += b.sum_dy_xhat;
-      dbeta += b.sum_dy;
+    for (int64_t n0 = 0; n0 < a.n; n0 += kGroup) {
+      const int64_t n1 = n0 + kGroup < a.n ? n0 + kGroup : a.n;
+      CoMoments cm[kGroup];
+      BackwardCoeffs co[kGroup];
+      for (int64_t n = n0; n < n1; ++n) {
+        const int64_t p = n * a.c + ch;
+        cm[n - n0] = plane_co_moments(k, a.dy + p * m, a.x + p * m, m);
+      }
+      for (int64_t n = n0; n < n1; ++n) co[n - n0] = coeffs_for(n * a.c + ch, cm[n - n0]);
+      for (int64_t n = n0; n < n1; ++n) {
+        apply((n * a.c + ch) * m, m, co[n - n0]);
+        dgamma += co[n - n0].sum_dy_xhat;
+        dbeta += co[n - n0].sum_dy;
+      }
     }
     a.dgamma[ch] = static_cast<float>(dgamma);
     a.dbeta[ch] = static_cast<float>(dbeta);

@@ -25,6 +25,7 @@ inline kernels::Moments merge_moments(const kernels::Moments& a,
 
 inline kernels::Moments plane_moments(const kernels::KernelTable& k,
                                       const float* x, int64_t m) {
+  if (m <= kChunk) return k.moments(x, m);  // = merge_moments({0}, chunk)
   kernels::Moments acc{0.0, 0.0, 0.0};
   for (int64_t s = 0; s < m; s += kChunk) {
     const int64_t len = m - s < kChunk ? m - s : kChunk;
@@ -47,6 +48,7 @@ inline kernels::CoMoments merge_co_moments(const kernels::CoMoments& a,
 inline kernels::CoMoments plane_co_moments(const kernels::KernelTable& k,
                                            const float* dy, const float* x,
                                            int64_t m) {
+  if (m <= kChunk) return k.co_moments(dy, x, m);  // = merge_co_moments({0}, chunk)
   kernels::CoMoments acc{0.0, 0.0, 0.0, 0.0, 0.0};
   for (int64_t s = 0; s < m; s += kChunk) {
     const int64_t len = m - s < kChunk ? m - s : kChunk;
