@@ -221,7 +221,45 @@ void instance_norm_backward(const KernelTable& k, const InstanceNormBackward& a)
     a.dbeta[ch] = static_cast<float>(dbeta);
   };
 
-  if (serial(planes * m, a.threads)) {
+  // Small planes: visit them in memory order (group by group) and keep
+  // each plane's share of dgamma/dbeta, then sum them per channel over n in
+  // order. Same sums, same order as whole_channel: the same bits.
+  auto small_planes = [&](int thread_count) {
+    thread_local std::vector<double> share_scratch;
+    double* share = scratch(share_scratch, 2 * planes);
+    const int64_t groups = (planes + kGroup - 1) / kGroup;
+    auto group = [&](int64_t g) {
+      const int64_t p0 = g * kGroup, p1 = p0 + kGroup < planes ? p0 + kGroup : planes;
+      CoMoments cm[kGroup];
+      BackwardCoeffs co[kGroup];
+      for (int64_t p = p0; p < p1; ++p) cm[p - p0] = plane_co_moments(k, a.dy + p * m, a.x + p * m, m);
+      for (int64_t p = p0; p < p1; ++p) co[p - p0] = coeffs_for(p, cm[p - p0]);
+      for (int64_t p = p0; p < p1; ++p) {
+        apply(p * m, m, co[p - p0]);
+        share[2 * p] = co[p - p0].sum_dy_xhat;
+        share[2 * p + 1] = co[p - p0].sum_dy;
+      }
+    };
+    if (thread_count <= 1) {
+      for (int64_t g = 0; g < groups; ++g) group(g);
+    } else {
+      runtime::parallel_for(thread_count, groups, group);
+    }
+    for (int64_t ch = 0; ch < a.c; ++ch) {
+      double dgamma = 0.0, dbeta = 0.0;
+      for (int64_t n = 0; n < a.n; ++n) {
+        dgamma += share[2 * (n * a.c + ch)];
+        dbeta += share[2 * (n * a.c + ch) + 1];
+      }
+      a.dgamma[ch] = static_cast<float>(dgamma);
+      a.dbeta[ch] = static_cast<float>(dbeta);
+    }
+  };
+  const bool small = m <= 1024;
+
+  if (small) {
+    small_planes(serial(planes * m, a.threads) ? 1 : a.threads);
+  } else if (serial(planes * m, a.threads)) {
     for (int64_t ch = 0; ch < a.c; ++ch) whole_channel(ch);
   } else if (!split_planes(a.c, m, a.threads)) {
     runtime::parallel_for(a.threads, a.c, whole_channel);

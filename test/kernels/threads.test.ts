@@ -10,6 +10,7 @@ afterAll(() => lib.setThreads(initial));
 const SHAPES: Record<string, number[]> = {
   'small (serial)': [2, 3, 33],
   'many planes': [4, 32, 41, 43],
+  'many small planes (grouped)': [16, 64, 9, 8],
   'few large planes (split)': [1, 2, 3 * 65536 + 5],
   'one huge plane (split)': [1, 1, 5 * 65536 + 17],
   '3D volumes': [2, 3, 17, 31, 29],
