@@ -160,8 +160,8 @@ export async function instanceNormBackwardAsync(
 
 /**
  * Sets how many threads the native kernels may use (1 to 1024; default:
- * INSTNORM_THREADS, else all cores). Tensors below 64Ki elements always run
- * on the calling thread. Results are bit-identical for every thread count.
+ * INSTNORM_THREADS, else all cores). Tensors below 256Ki elements always
+ * run on the calling thread. Results are bit-identical for every thread count.
  * On the JS backend this is validated and has no effect (it has one thread).
  */
 export function setThreads(n: number): void {

@@ -6,14 +6,15 @@ const initial = lib.getThreads();
 afterAll(() => lib.setThreads(initial));
 
 // Shapes that take each parallel path (see native/ops/instance_norm.cc):
-// serial (small), whole planes across threads, planes split into chunks.
+// serial (under 256Ki elements), whole planes across threads, groups of
+// small planes, planes split into chunks.
 const SHAPES: Record<string, number[]> = {
   'small (serial)': [2, 3, 33],
-  'many planes': [4, 32, 41, 43],
-  'many small planes (grouped)': [16, 64, 9, 8],
+  'many planes': [4, 32, 45, 47],
+  'many small planes (grouped)': [64, 64, 9, 8],
   'few large planes (split)': [1, 2, 3 * 65536 + 5],
   'one huge plane (split)': [1, 1, 5 * 65536 + 17],
-  '3D volumes': [2, 3, 17, 31, 29],
+  '3D volumes': [2, 3, 17, 31, 89],
 };
 
 function runAll(shape: number[], threads: number) {
