@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs bench/native/microkernels_bench.cc: per-kernel times next
-# to memcpy, for each ISA this CPU runs. Args: C M (default 64 65536).
+# to memcpy, for each ISA this CPU runs. Args: C M [isa] (default 64 65536, all ISAs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build-tests

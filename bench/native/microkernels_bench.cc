@@ -1,6 +1,6 @@
 // Per-microkernel timings (XNNPACK style), against memcpy of the same
 // bytes, on one thread: which kernel is far from the memory floor, and by how much.
-// Built and run by scripts/bench-kernels.sh.
+// Built and run by scripts/bench-kernels.sh [C M [isa]].
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -40,8 +40,10 @@ int main(int argc, char** argv) {
   std::printf("shape 1x%lldx%lld (%.1f MiB), memcpy %.3f ms\n", (long long)C, (long long)M, n * 4 / 1048576.0, mc);
   const kernels::KernelTable* tables[kernels::kMaxTables];
   const int count = kernels::supported_tables(tables);
+  const char* only = argc > 3 ? argv[3] : nullptr;  // optional: one ISA
   for (int t = 0; t < count; ++t) {
     const kernels::KernelTable& k = *tables[t];
+    if (only && std::strcmp(only, k.isa) != 0) continue;
     const double mo = best_ms([&] { for (int64_t p = 0; p < C; ++p) k.moments(x.data() + p * M, M); }, reps);
     const double af = best_ms([&] { for (int64_t p = 0; p < C; ++p) k.affine(x.data() + p * M, y.data() + p * M, M, 3.f, 1.f, 0.f, false); }, reps);
     const double afs = best_ms([&] { for (int64_t p = 0; p < C; ++p) k.affine(x.data() + p * M, y.data() + p * M, M, 3.f, 1.f, 0.f, true); }, reps);
