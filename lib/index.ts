@@ -8,7 +8,7 @@
 import { active, checkThreads, type BackendInfo, type IsaName } from './backend';
 import type { Kernels } from './kernels';
 import {
-  epsilon, float32, noOverlap, optionalFloat32, optionsObject, planeShape,
+  epsilon, fixedLength, float32, noOverlap, optionalFloat32, optionsObject, planeShape,
 } from './validate';
 
 export type { BackendInfo, IsaName };
@@ -104,6 +104,9 @@ function backwardArgs(fn: string, dy: unknown, x: unknown, shape: unknown, optio
     s.n, s.c, s.m, gamma, mean, rstd, eps];
 }
 
+const ASYNC_FORWARD_NAMES = ['x', 'out', 'options.gamma', 'options.beta', 'options.mean', 'options.rstd'];
+const ASYNC_BACKWARD_NAMES = ['dy', 'x', 'dx', 'dgamma', 'dbeta', 'options.gamma', 'options.mean', 'options.rstd'];
+
 const gradients = (a: BackwardArgs): InstanceNormGradients => ({ dx: a[2], dgamma: a[3], dbeta: a[4] });
 
 /**
@@ -124,13 +127,16 @@ export function instanceNorm(
  * {@link instanceNorm} off the JS thread (native backend: a libuv worker,
  * using the same thread count). Arguments are validated before anything
  * runs; a bad call returns a rejected promise. The arrays are kept alive
- * until the promise settles: do not read the outputs or change the inputs
- * before then.
+ * until the promise settles: do not read the outputs, change the inputs, or
+ * transfer any of their buffers (postMessage transfer lists, structuredClone
+ * with transfer, ArrayBuffer#transfer) before then; the kernel is still
+ * using that memory. Resizable ArrayBuffers are refused.
  */
 export async function instanceNormAsync(
   x: Float32Array, shape: readonly number[], options?: InstanceNormOptions,
 ): Promise<Float32Array> {
   const args = forwardArgs('instanceNormAsync', x, shape, options);
+  fixedLength('instanceNormAsync', [args[0], args[1], args[5], args[6], args[8], args[9]], ASYNC_FORWARD_NAMES);
   await active.kernels.instanceNormForwardAsync(...args);
   return args[1];
 }
@@ -154,6 +160,8 @@ export async function instanceNormBackwardAsync(
   dy: Float32Array, x: Float32Array, shape: readonly number[], options?: InstanceNormBackwardOptions,
 ): Promise<InstanceNormGradients> {
   const args = backwardArgs('instanceNormBackwardAsync', dy, x, shape, options);
+  fixedLength('instanceNormBackwardAsync', [args[0], args[1], args[2], args[3], args[4], args[8], args[9], args[10]],
+    ASYNC_BACKWARD_NAMES);
   await active.kernels.instanceNormBackwardAsync(...args);
   return gradients(args);
 }

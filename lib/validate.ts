@@ -167,3 +167,17 @@ export function noOverlap(
     }
   }
 }
+
+/**
+ * Async calls keep working on the arrays' memory after returning, so their
+ * buffers must not be able to shrink meanwhile: a resizable ArrayBuffer is
+ * refused. (A growable SharedArrayBuffer only grows, which is safe.)
+ */
+export function fixedLength(fn: string, arrays: readonly (Float32Array | null)[], names: readonly string[]): void {
+  for (let i = 0; i < arrays.length; i++) {
+    const a = arrays[i];
+    if (a && (bufferOf(a) as ArrayBuffer & { resizable?: boolean }).resizable === true) {
+      throw new TypeError(`${fn}: ${names[i]} is backed by a resizable ArrayBuffer, which could shrink while the kernel runs; use a fixed-length buffer`);
+    }
+  }
+}

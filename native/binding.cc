@@ -9,6 +9,7 @@
 #include <cmath>
 #include <climits>
 #include <cstdint>
+#include <exception>
 #include <string>
 
 #include "kernels/dispatch.h"
@@ -214,7 +215,13 @@ class OpWorker : public Napi::AsyncWorker {
     }
   }
   Napi::Promise Promise() const { return deferred_.Promise(); }
-  void Execute() override { Run(*table_, args_); }
+  void Execute() override {
+    try {
+      Run(*table_, args_);
+    } catch (const std::exception& e) {  // bad_alloc of the scratch buffers
+      SetError(std::string("instnorm: ") + e.what());
+    }
+  }
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
@@ -294,16 +301,14 @@ class Addon : public Napi::Addon<Addon> {
     ops::InstanceNormForward a{};
     KeepAlive keep;
     if (!parse_forward(info, threads_, &a, &keep)) return Throw(info);
-    ops::instance_norm_forward(*table_, a);
-    return info.Env().Undefined();
+    return Run(info, [&] { ops::instance_norm_forward(*table_, a); });
   }
 
   Napi::Value Backward(const Napi::CallbackInfo& info) {
     ops::InstanceNormBackward a{};
     KeepAlive keep;
     if (!parse_backward(info, threads_, &a, &keep)) return Throw(info);
-    ops::instance_norm_backward(*table_, a);
-    return info.Env().Undefined();
+    return Run(info, [&] { ops::instance_norm_backward(*table_, a); });
   }
 
   Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
@@ -324,6 +329,18 @@ class Addon : public Napi::Addon<Addon> {
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
+  }
+
+  // Runs an op; a C++ exception (bad_alloc of scratch buffers) must not
+  // cross into N-API frames, so it becomes a JS RangeError.
+  template <class F>
+  static Napi::Value Run(const Napi::CallbackInfo& info, F f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      napi_throw_range_error(info.Env(), nullptr, (std::string("instnorm: ") + e.what()).c_str());
+    }
+    return info.Env().Undefined();
   }
 
   // An exception is pending (or the arity was wrong): make sure one is.

@@ -18,6 +18,9 @@ export async function onnxRows(inp, threadsList) {
   for (const threads of threadsList) {
     const session = await ort.InferenceSession.create(model, {
       intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+      // Its worker threads otherwise spin after each run and steal the
+      // cores from whatever row is timed next.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     });
     const feeds = {
       x: new ort.Tensor('float32', inp.x, inp.shape),

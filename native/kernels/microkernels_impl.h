@@ -110,7 +110,8 @@ Moments moments(const float* x, int64_t n) {
     block_centered(xb, len, pivot, &sd, &sdd);
     double bmean = static_cast<double>(pivot) + sd / cnt;
     double bm2 = sdd - sd * sd / cnt;
-    if (sd * sd > bm2 * cnt) {
+    // (Written so that NaN or an overflowed sum, inf, also takes the redo.)
+    if (!(sd * sd <= bm2 * cnt)) {
       const float p2 = static_cast<float>(bmean);
       block_centered(xb, len, p2, &sd, &sdd);
       bmean = static_cast<double>(p2) + sd / cnt;
@@ -235,7 +236,7 @@ CoMoments co_moments(const float* dy, const float* x, int64_t n) {
     CoSums s = block_co_centered(dy + start, x + start, len, px, pg);
     double m2x = s.sdd - s.sd * s.sd / cnt;
     double m2g = s.sgg - s.sg * s.sg / cnt;
-    if (s.sd * s.sd > m2x * cnt || s.sg * s.sg > m2g * cnt) {
+    if (!(s.sd * s.sd <= m2x * cnt) || !(s.sg * s.sg <= m2g * cnt)) {
       px = static_cast<float>(static_cast<double>(px) + s.sd / cnt);
       pg = static_cast<float>(static_cast<double>(pg) + s.sg / cnt);
       s = block_co_centered(dy + start, x + start, len, px, pg);

@@ -196,40 +196,20 @@ void instance_norm_backward(const KernelTable& k, const InstanceNormBackward& a)
   auto apply = [&](int64_t off, int64_t len, const BackwardCoeffs& b) {
     k.backward_apply(a.dy + off, a.x + off, a.dx + off, len, b.dy_sub, b.x_sub, b.a, b.b, b.c, stream);
   };
-  // One channel: every sample's plane, dgamma/dbeta summed over n in order.
-  // Planes go in groups (statistics, then coefficients, then gradients) so
-  // the scalar work of small planes overlaps, as in the forward.
+  // Planes in memory order (small ones in groups, so the scalar work of
+  // several planes overlaps), each keeping its share of dgamma/dbeta; the
+  // shares are then summed per channel over n in a fixed order. Parallel
+  // over planes, not channels, so a tensor with few channels still uses
+  // every thread.
   constexpr int64_t kGroup = 8;
-  auto whole_channel = [&](int64_t ch) {
-    double dgamma = 0.0, dbeta = 0.0;
-    for (int64_t n0 = 0; n0 < a.n; n0 += kGroup) {
-      const int64_t n1 = n0 + kGroup < a.n ? n0 + kGroup : a.n;
-      CoMoments cm[kGroup];
-      BackwardCoeffs co[kGroup];
-      for (int64_t n = n0; n < n1; ++n) {
-        const int64_t p = n * a.c + ch;
-        cm[n - n0] = plane_co_moments(k, a.dy + p * m, a.x + p * m, m);
-      }
-      for (int64_t n = n0; n < n1; ++n) co[n - n0] = coeffs_for(n * a.c + ch, cm[n - n0]);
-      for (int64_t n = n0; n < n1; ++n) {
-        apply((n * a.c + ch) * m, m, co[n - n0]);
-        dgamma += co[n - n0].sum_dy_xhat;
-        dbeta += co[n - n0].sum_dy;
-      }
-    }
-    a.dgamma[ch] = static_cast<float>(dgamma);
-    a.dbeta[ch] = static_cast<float>(dbeta);
-  };
-
-  // Small planes: visit them in memory order (group by group) and keep
-  // each plane's share of dgamma/dbeta, then sum them per channel over n in
-  // order. Same sums, same order as whole_channel: the same bits.
-  auto small_planes = [&](int thread_count) {
+  const int64_t group_size = m <= 1024 ? kGroup : 1;
+  auto by_planes = [&](int thread_count) {
     thread_local std::vector<double> share_scratch;
     double* share = scratch(share_scratch, 2 * planes);
-    const int64_t groups = (planes + kGroup - 1) / kGroup;
+    const int64_t groups = (planes + group_size - 1) / group_size;
     auto group = [&](int64_t g) {
-      const int64_t p0 = g * kGroup, p1 = p0 + kGroup < planes ? p0 + kGroup : planes;
+      const int64_t p0 = g * group_size;
+      const int64_t p1 = p0 + group_size < planes ? p0 + group_size : planes;
       CoMoments cm[kGroup];
       BackwardCoeffs co[kGroup];
       for (int64_t p = p0; p < p1; ++p) cm[p - p0] = plane_co_moments(k, a.dy + p * m, a.x + p * m, m);
@@ -255,14 +235,11 @@ void instance_norm_backward(const KernelTable& k, const InstanceNormBackward& a)
       a.dbeta[ch] = static_cast<float>(dbeta);
     }
   };
-  const bool small = m <= 1024;
 
-  if (small) {
-    small_planes(serial(planes * m, a.threads) ? 1 : a.threads);
-  } else if (serial(planes * m, a.threads)) {
-    for (int64_t ch = 0; ch < a.c; ++ch) whole_channel(ch);
-  } else if (!split_planes(a.c, m, a.threads)) {
-    runtime::parallel_for(a.threads, a.c, whole_channel);
+  if (serial(planes * m, a.threads)) {
+    by_planes(1);
+  } else if (!split_planes(planes, m, a.threads)) {
+    by_planes(a.threads);
   } else {
     thread_local std::vector<CoMoments> part_scratch;
     thread_local std::vector<BackwardCoeffs> coeffs_scratch;

@@ -10,6 +10,10 @@ namespace instnorm {
 namespace runtime {
 namespace {
 
+// Set while this thread runs inside a region (as its caller or a helper): a
+// nested parallel_for then runs serially instead of re-locking the region.
+thread_local bool in_region = false;
+
 class Pool {
  public:
   // Called with region_ held.
@@ -66,6 +70,7 @@ class Pool {
   }
 
   void loop(int index, uint64_t seen) {
+    in_region = true;  // a helper only ever runs region tasks
     for (;;) {
       TaskFn fn;
       void* ctx;
@@ -120,12 +125,18 @@ struct Batched {
   }
 };
 
+struct RegionFlag {
+  RegionFlag() { in_region = true; }
+  ~RegionFlag() { in_region = false; }
+};
+
 void parallel_for(int threads, int64_t tasks, TaskFn fn, void* ctx) {
   if (threads > tasks) threads = static_cast<int>(tasks);
-  if (threads <= 1) return run_serial(tasks, fn, ctx);
+  if (threads <= 1 || in_region) return run_serial(tasks, fn, ctx);
   Pool& p = pool();
   std::unique_lock<std::mutex> region(p.region_, std::try_to_lock);
   if (!region.owns_lock()) return run_serial(tasks, fn, ctx);
+  RegionFlag flag;
   const int64_t per_thread_batches = 16;  // enough for load balance
   Batched b{fn, ctx, tasks, tasks / (threads * per_thread_batches)};
   if (b.batch <= 1) return p.run(threads, tasks, fn, ctx);

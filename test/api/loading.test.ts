@@ -141,6 +141,29 @@ describe('entry points and threads', () => {
     expect(r.y[0]).toBeCloseTo(-1, 3);
   });
 
+  it('terminating a worker while its async call is in flight leaves the process running', () => {
+    const r = spawnSync(process.execPath, ['-e', `
+      const { Worker } = require('node:worker_threads');
+      const src = \`
+        const { parentPort, workerData } = require('node:worker_threads');
+        const lib = require(workerData.root);
+        lib.setThreads(1);
+        const x = new Float32Array(1 << 22).fill(1.5);
+        for (let i = 0; i < 8; i++) lib.instanceNormAsync(x, [1, 4, 1 << 20]);
+        parentPort.postMessage('queued');
+      \`;
+      const w = new Worker(src, { eval: true, workerData: { root: ${JSON.stringify(root)} } });
+      w.on('message', async () => {
+        await w.terminate();
+        const lib = require(${JSON.stringify(root)});
+        console.log('alive', lib.instanceNorm(new Float32Array([1, 2, 3, 4]), [1, 1, 4])[0].toFixed(3));
+      });
+    `], { encoding: 'utf8' });
+    expect(r.stderr).not.toMatch(/FATAL/);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('alive -1.342');
+  });
+
   it('loads and computes in several worker_threads at once (context-aware addon)', () => {
     const out = execFileSync(process.execPath, ['-e', `
       const { Worker } = require('node:worker_threads');
