@@ -2,26 +2,12 @@
 // shape once, then exposes forward()/backward() closures that do only the
 // work being timed.
 import { createRequire } from 'node:module';
+import { normals } from '../test/helpers/reference.mjs';
 
 const require = createRequire(import.meta.url);
 const lib = require('../dist/index.js');
 const internal = require('../dist/internal.js');
 const js = require('../dist/js/instance_norm.js');
-
-/** Deterministic N(offset, 1) data. */
-export function normals(n, seed, offset = 0) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = offset + Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
-  return out;
-}
 
 /** Inputs shared by every row for one shape. */
 export function makeInputs(shape) {
