@@ -4,6 +4,7 @@ import { firstDifference } from '../helpers/bits';
 import { normals, numel } from '../helpers/reference.mjs';
 
 
+// Skipped only when this project's ISA is not on this CPU (the reason is printed).
 describe.skipIf(unavailable !== null)(`async variants on ${label}`, () => {
   it('give the same results as the sync calls and return the output buffers', async () => {
     const shape = [2, 4, 300];

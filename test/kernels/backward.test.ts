@@ -36,6 +36,7 @@ function check(shape: number[], seed: number, affine: boolean, saved: boolean, o
   return { got, x, dy, g: g ?? null };
 }
 
+// Skipped only when this project's ISA is not on this CPU (the reason is printed).
 describe.skipIf(unavailable !== null)(`instanceNormBackward on ${label}`, () => {
   describe.each(PLANE_SIZES.filter((m) => m > 1).flatMap((m) => spatialShapes(m).map((sp) => [m, sp] as const)))(
     'plane of %i elements as spatial %j',

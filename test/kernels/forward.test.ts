@@ -95,6 +95,7 @@ describe.skipIf(unavailable !== null)(`instanceNorm forward on ${label}`, () => 
   });
 });
 
+// Skipped only when this project's ISA is not on this CPU (the reason is printed).
 describe.skipIf(unavailable !== null)(`instanceNorm numerics on ${label}`, () => {
   it.each([
     ['1e4 + N(0,1)', 1e4, 1, 4096],

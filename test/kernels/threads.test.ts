@@ -33,6 +33,7 @@ function runAll(shape: number[], threads: number) {
   return { x, dy, gamma, beta, y, mean, rstd, saved, fresh };
 }
 
+// Skipped only when this project's ISA is not on this CPU (the reason is printed).
 describe.skipIf(unavailable !== null)(`threads on ${label}`, () => {
   it.each(Object.entries(SHAPES))('%s: results are bit-identical for 1, 2, 3, 4 and 7 threads', (_name, shape) => {
     const one = runAll(shape, 1);
