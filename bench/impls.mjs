@@ -30,14 +30,18 @@ export function memcpyRow(inp) {
   return { name: 'memcpy (Float32Array#set)', group: 'baseline', threads: 1, forward: copy, backward: copy };
 }
 
+/** Output and saved-statistics buffers for one row, allocated once per shape. */
+function outputs(inp) {
+  return {
+    y: new Float32Array(inp.numel), dx: new Float32Array(inp.numel),
+    dgamma: new Float32Array(inp.C), dbeta: new Float32Array(inp.C),
+    mean: new Float32Array(inp.N * inp.C), rstd: new Float32Array(inp.N * inp.C),
+  };
+}
+
 /** The public API on the native backend with one ISA and thread count. */
 export function nativeRow(inp, isa, threads) {
-  const y = new Float32Array(inp.numel);
-  const dx = new Float32Array(inp.numel);
-  const dgamma = new Float32Array(inp.C);
-  const dbeta = new Float32Array(inp.C);
-  const mean = new Float32Array(inp.N * inp.C);
-  const rstd = new Float32Array(inp.N * inp.C);
+  const { y, dx, dgamma, dbeta, mean, rstd } = outputs(inp);
   const select = () => {
     if (!internal.setIsa(isa)) throw new Error(`ISA ${isa} unavailable`);
     lib.setThreads(threads);
@@ -53,12 +57,7 @@ export function nativeRow(inp, isa, threads) {
 
 /** The pure-TS fallback, called as the facade calls it. */
 export function jsRow(inp) {
-  const y = new Float32Array(inp.numel);
-  const dx = new Float32Array(inp.numel);
-  const dgamma = new Float32Array(inp.C);
-  const dbeta = new Float32Array(inp.C);
-  const mean = new Float32Array(inp.N * inp.C);
-  const rstd = new Float32Array(inp.N * inp.C);
+  const { y, dx, dgamma, dbeta, mean, rstd } = outputs(inp);
   js.instanceNormForward(inp.x, y, inp.N, inp.C, inp.M, inp.gamma, inp.beta, 1e-5, mean, rstd);
   return {
     name: 'instnorm js fallback', group: 'instnorm', threads: 1,

@@ -312,20 +312,22 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
-    ops::InstanceNormForward a{};
-    KeepAlive keep;
-    if (!parse_forward(info, threads_, &a, &keep)) return Throw(info);
-    auto* w = new ForwardWorker(info.Env(), table_, a, keep);
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+    return Queue<ForwardWorker, ops::InstanceNormForward>(info, parse_forward);
   }
 
   Napi::Value BackwardAsync(const Napi::CallbackInfo& info) {
-    ops::InstanceNormBackward a{};
+    return Queue<BackwardWorker, ops::InstanceNormBackward>(info, parse_backward);
+  }
+
+  // Parses the arguments as the sync call does, then queues the op on a
+  // libuv worker and returns its promise.
+  template <class Worker, class Args>
+  Napi::Value Queue(const Napi::CallbackInfo& info,
+                    bool (*parse)(const Napi::CallbackInfo&, int, Args*, KeepAlive*)) {
+    Args a{};
     KeepAlive keep;
-    if (!parse_backward(info, threads_, &a, &keep)) return Throw(info);
-    auto* w = new BackwardWorker(info.Env(), table_, a, keep);
+    if (!parse(info, threads_, &a, &keep)) return Throw(info);
+    auto* w = new Worker(info.Env(), table_, a, keep);
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
