@@ -24,7 +24,10 @@
         "native/binding.cc",
         "native/kernels/dispatch.cc",
         "native/kernels/isa_scalar.cc",
-        "native/ops/instance_norm.cc",
+        "native/ops/group_norm.cc",
+        "native/ops/layer_norm.cc",
+        "native/ops/planes.cc",
+        "native/ops/channels_last.cc",
         "native/runtime/thread_pool.cc",
       ],
       "conditions": [

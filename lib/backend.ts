@@ -13,7 +13,7 @@
 import * as path from 'node:path';
 import * as os from 'node:os';
 import type { AsyncKernels, Kernels, NativeAddon } from './kernels';
-import { jsKernels } from './js/instance_norm';
+import { jsKernels } from './js/index';
 
 export type IsaName = 'avx512' | 'avx2' | 'neon' | 'scalar';
 

@@ -60,20 +60,16 @@ export interface PlaneShape {
   numel: number;
 }
 
-/** A channels-first shape [N, C, ...spatial] with at least one spatial dim. */
-export function planeShape(shape: unknown, name = 'shape'): PlaneShape {
+/** Dims of a shape, each read once (a getter cannot change it between check and use). */
+export function dimsOf(shape: unknown, name: string, minRank: number, form: string): number[] {
   if (!Array.isArray(shape)) {
-    throw new TypeError(`${name} must be an array [N, C, ...spatial] of positive integers, got ${describe(shape)}`);
+    throw new TypeError(`${name} must be an array ${form} of positive integers, got ${describe(shape)}`);
   }
-  if (shape.length < 3) {
-    throw new RangeError(
-      `${name} must have rank >= 3 ([N, C, ...spatial], at least one spatial dim), got rank ${shape.length}`,
-    );
+  if (shape.length < minRank) {
+    throw new RangeError(`${name} must have rank >= ${minRank} (${form}), got rank ${shape.length}`);
   }
-  // Each dim is read once: a getter cannot change it between check and use.
   const dims: number[] = [];
   let numel = 1;
-  let m = 1;
   for (let i = 0; i < shape.length; i++) {
     const d: unknown = shape[i];
     if (typeof d !== 'number') {
@@ -84,12 +80,94 @@ export function planeShape(shape: unknown, name = 'shape'): PlaneShape {
     }
     dims.push(d);
     numel *= d;
-    if (i >= 2) m *= d;
     if (numel > Number.MAX_SAFE_INTEGER) {
       throw new RangeError(`${name} [${dims.join(', ')}, ...] has more elements than Number.MAX_SAFE_INTEGER`);
     }
   }
-  return { n: dims[0], c: dims[1], m, numel };
+  return dims;
+}
+
+export type Layout = 'NCHW' | 'NHWC';
+
+/** options.layout: 'NCHW' (channels-first, the default) or 'NHWC' (channels-last), for any spatial rank. */
+export function layout(v: unknown, name = 'options.layout'): Layout {
+  if (v === undefined || v === null) return 'NCHW';
+  if (v === 'NCHW' || v === 'NHWC') return v;
+  if (typeof v !== 'string') throw new TypeError(`${name} must be 'NCHW' or 'NHWC', got ${describe(v)}`);
+  throw new RangeError(`${name} must be 'NCHW' (channels-first) or 'NHWC' (channels-last), got ${describe(v)}`);
+}
+
+/** A shape [N, C, ...spatial] (NCHW) or [N, ...spatial, C] (NHWC) with at least one spatial dim. */
+export function planeShape(shape: unknown, name = 'shape', lay: Layout = 'NCHW'): PlaneShape {
+  const form = lay === 'NCHW' ? '[N, C, ...spatial]' : '[N, ...spatial, C]';
+  const dims = dimsOf(shape, name, 3, `${form}, at least one spatial dim`);
+  const n = dims[0];
+  const c = lay === 'NCHW' ? dims[1] : dims[dims.length - 1];
+  const numel = dims.reduce((a, b) => a * b, 1);
+  return { n, c, m: numel / (n * c), numel };
+}
+
+/** An integer option or argument in [min, max]. */
+export function integer(v: unknown, name: string, min: number, max: number): number {
+  if (typeof v !== 'number') throw new TypeError(`${name} must be an integer, got ${describe(v)}`);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${v}`);
+  }
+  return v;
+}
+
+/** A finite number in [min, max], or `fallback` when undefined/null. */
+export function numberIn(v: unknown, name: string, min: number, max: number, fallback: number): number {
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'number') throw new TypeError(`${name} must be a number, got ${describe(v)}`);
+  if (!Number.isFinite(v) || v < min || v > max) {
+    throw new RangeError(`${name} must be a finite number in [${min}, ${max}], got ${v}`);
+  }
+  return v;
+}
+
+export function boolean(v: unknown, name: string, fallback: boolean): boolean {
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(v)}`);
+  return v;
+}
+
+/**
+ * An affine parameter that may be per channel (length C) or per sample
+ * (length N*C, index n*C + c). Returns the array and whether it is per sample.
+ */
+export function affineParam(
+  v: unknown, name: string, n: number, c: number,
+): { a: Float32Array | null; perSample: boolean } {
+  if (v === undefined || v === null) return { a: null, perSample: false };
+  if (!types.isFloat32Array(v)) throw new TypeError(`${name} must be a Float32Array, got ${describe(v)}`);
+  const len = lengthOf(v);
+  if (len === c) return { a: v, perSample: false };
+  if (len === n * c) return { a: v, perSample: true };
+  throw new RangeError(`${name} must have C = ${c} (per channel) or N*C = ${n * c} (per sample) elements, got ${len}`);
+}
+
+/** A Float32Array or Float64Array of exactly `length` elements, as float64 values. */
+export function floatArray(v: unknown, name: string, length: number, expected: string): Float32Array | Float64Array {
+  if (!types.isFloat32Array(v) && !types.isFloat64Array(v)) {
+    throw new TypeError(`${name} must be a Float32Array or Float64Array, got ${describe(v)}`);
+  }
+  const n = lengthGetter.call(v) as number;
+  if (n !== length) throw new RangeError(`${name} must have ${expected} = ${length} elements, got ${n}`);
+  return v;
+}
+
+/** A Float64Array of exactly `length` elements. */
+export function float64(v: unknown, name: string, length: number, expected: string): Float64Array {
+  if (!types.isFloat64Array(v)) throw new TypeError(`${name} must be a Float64Array, got ${describe(v)}`);
+  const n = lengthGetter.call(v) as number;
+  if (n !== length) throw new RangeError(`${name} must have ${expected} = ${length} elements, got ${n}`);
+  return v;
+}
+
+/** Length of a typed array through the intrinsic getter. */
+export function lengthOfArray(v: ArrayBufferView): number {
+  return lengthGetter.call(v) as number;
 }
 
 export function epsilon(v: unknown, name = 'options.eps'): number {

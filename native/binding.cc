@@ -10,10 +10,13 @@
 #include <climits>
 #include <cstdint>
 #include <exception>
+#include <initializer_list>
 #include <string>
 
 #include "kernels/dispatch.h"
-#include "ops/instance_norm.h"
+#include "ops/group_norm.h"
+#include "ops/layer_norm.h"
+#include "ops/planes.h"
 #include "runtime/thread_pool.h"
 
 namespace instnorm {
@@ -21,8 +24,12 @@ namespace {
 
 // A Float32Array argument (or null/undefined when `optional`), with at least
 // `need` elements. Throws a JS TypeError and returns false otherwise.
-bool unwrap_f32(napi_env env, napi_value v, int64_t need, bool optional,
-                const char* name, float** out) {
+// A typed array argument of the given type (or null/undefined when
+// `optional`), with at least `need` elements. Throws a JS TypeError or
+// RangeError and returns false otherwise.
+template <class T>
+bool unwrap_array(napi_env env, napi_value v, napi_typedarray_type want, const char* type_name,
+                  int64_t need, bool optional, const char* name, T** out) {
   napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
@@ -34,11 +41,11 @@ bool unwrap_f32(napi_env env, napi_value v, int64_t need, bool optional,
       *out = nullptr;
       return true;
     }
-    napi_throw_type_error(env, nullptr, (std::string(name) + " must be a Float32Array").c_str());
+    napi_throw_type_error(env, nullptr, (std::string(name) + " must be a " + type_name).c_str());
     return false;
   }
-  if (type != napi_float32_array) {
-    napi_throw_type_error(env, nullptr, (std::string(name) + " must be a Float32Array").c_str());
+  if (type != want) {
+    napi_throw_type_error(env, nullptr, (std::string(name) + " must be a " + type_name).c_str());
     return false;
   }
   if (static_cast<uint64_t>(length) < static_cast<uint64_t>(need) ||
@@ -47,85 +54,21 @@ bool unwrap_f32(napi_env env, napi_value v, int64_t need, bool optional,
                            (std::string(name) + " is too short").c_str());
     return false;
   }
-  *out = static_cast<float*>(data);
-  return true;
-}
-
-bool unwrap_dim(napi_env env, napi_value v, const char* name, int64_t* out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 1.0) ||
-      d > 9007199254740991.0 || d != static_cast<double>(static_cast<int64_t>(d))) {
-    napi_throw_range_error(env, nullptr,
-                           (std::string(name) + " must be a positive integer").c_str());
-    return false;
-  }
-  *out = static_cast<int64_t>(d);
-  return true;
-}
-
-bool unwrap_eps(napi_env env, napi_value v, double* out) {
-  if (napi_get_value_double(env, v, out) != napi_ok || !(*out >= 0.0) ||
-      !std::isfinite(*out)) {
-    napi_throw_range_error(env, nullptr, "eps must be a finite number >= 0");
-    return false;
-  }
-  return true;
-}
-
-// N, C, M with N*C*M representable.
-bool unwrap_shape(napi_env env, const Napi::CallbackInfo& info, size_t at,
-                  int64_t* n, int64_t* c, int64_t* m, int64_t* numel) {
-  if (!unwrap_dim(env, info[at], "N", n) || !unwrap_dim(env, info[at + 1], "C", c) ||
-      !unwrap_dim(env, info[at + 2], "M", m)) {
-    return false;
-  }
-  // All three are >= 1, so a division tells whether the product fits.
-  const int64_t kMax = INT64_MAX;
-  if (*c > kMax / *n || *m > kMax / (*n * *c)) {
-    napi_throw_range_error(env, nullptr, "N*C*M overflows");
-    return false;
-  }
-  *numel = *n * *c * *m;
+  *out = static_cast<T*>(data);
   return true;
 }
 
 // A region of a caller's memory, for the overlap check.
 struct Span {
   const void* p;
-  int64_t count;  // floats
+  int64_t bytes;
   const char* name;
 };
 
 bool overlap(const Span& a, const Span& b) {
   if (!a.p || !b.p) return false;
   const uintptr_t a0 = reinterpret_cast<uintptr_t>(a.p), b0 = reinterpret_cast<uintptr_t>(b.p);
-  return a0 < b0 + b.count * sizeof(float) && b0 < a0 + a.count * sizeof(float);
-}
-
-// Outputs must not overlap each other or the inputs, except that outputs[0]
-// may be exactly one of the first `in_place` inputs. The facade checks this
-// by ArrayBuffer identity; this check, on the real addresses, also catches
-// two buffer objects over the same memory (e.g. a SharedArrayBuffer that
-// came back through postMessage).
-bool check_overlap(napi_env env, const Span* outputs, int n_out, const Span* inputs,
-                   int n_in, int in_place) {
-  for (int i = 0; i < n_out; ++i) {
-    for (int j = i + 1; j < n_out; ++j) {
-      if (overlap(outputs[i], outputs[j])) {
-        napi_throw_range_error(env, nullptr, (std::string(outputs[i].name) + " and " + outputs[j].name +
-                                              " must not share memory").c_str());
-        return false;
-      }
-    }
-    for (int j = 0; j < n_in; ++j) {
-      if (!overlap(outputs[i], inputs[j])) continue;
-      if (i == 0 && j < in_place && outputs[i].p == inputs[j].p && outputs[i].count == inputs[j].count) continue;
-      napi_throw_range_error(env, nullptr, (std::string(outputs[i].name) + " must not share memory with " +
-                                            inputs[j].name).c_str());
-      return false;
-    }
-  }
-  return true;
+  return a0 < b0 + static_cast<uint64_t>(b.bytes) && b0 < a0 + static_cast<uint64_t>(a.bytes);
 }
 
 // Typed arrays an async call must keep alive until it settles.
@@ -134,69 +77,267 @@ struct KeepAlive {
   int count = 0;
   void add(napi_env env, napi_value v) {
     napi_valuetype t;
-    if (napi_typeof(env, v, &t) == napi_ok && t == napi_object) values[count++] = v;
+    if (count < 8 && napi_typeof(env, v, &t) == napi_ok && t == napi_object) values[count++] = v;
   }
 };
 
-// (x, y, N, C, M, gamma?, beta?, eps, mean?, rstd?)
-bool parse_forward(const Napi::CallbackInfo& info, int threads, ops::InstanceNormForward* a,
-                   KeepAlive* keep) {
-  napi_env env = info.Env();
-  int64_t numel;
-  float *x, *gamma, *beta;
-  if (info.Length() < 10 || !unwrap_shape(env, info, 2, &a->n, &a->c, &a->m, &numel) ||
-      !unwrap_f32(env, info[0], numel, false, "x", &x) ||
-      !unwrap_f32(env, info[1], numel, false, "out", &a->y) ||
-      !unwrap_f32(env, info[5], a->c, true, "gamma", &gamma) ||
-      !unwrap_f32(env, info[6], a->c, true, "beta", &beta) ||
-      !unwrap_eps(env, info[7], &a->eps) ||
-      !unwrap_f32(env, info[8], a->n * a->c, true, "mean", &a->mean) ||
-      !unwrap_f32(env, info[9], a->n * a->c, true, "rstd", &a->rstd)) {
-    return false;
+// Reads one call's arguments in order. The first failure throws a JS error
+// and makes every later read a no-op, so a parser is a straight list of
+// reads followed by one ok() check. It also records every array for the
+// overlap check and for keeping alive during an async call.
+class Args {
+ public:
+  Args(const Napi::CallbackInfo& info, size_t arity) : info_(info), env_(info.Env()) {
+    if (info.Length() < arity) fail_type("wrong number of arguments");
   }
-  const int64_t nc = a->n * a->c;
-  const Span outs[] = {{a->y, numel, "out"}, {a->mean, nc, "mean"}, {a->rstd, nc, "rstd"}};
-  const Span ins[] = {{x, numel, "x"}, {gamma, a->c, "gamma"}, {beta, a->c, "beta"}};
-  if (!check_overlap(env, outs, 3, ins, 3, 1)) return false;
-  a->x = x;
-  a->gamma = gamma;
-  a->beta = beta;
+  bool ok() const { return ok_; }
+
+  int64_t dim(size_t i, const char* name) {
+    double d = 0.0;
+    if (ok_ && (napi_get_value_double(env_, info_[i], &d) != napi_ok || !(d >= 1.0) ||
+                d > 9007199254740991.0 || d != static_cast<double>(static_cast<int64_t>(d)))) {
+      fail_range(std::string(name) + " must be a positive integer");
+    }
+    return ok_ ? static_cast<int64_t>(d) : 1;
+  }
+  // a*b for dims, refusing overflow.
+  int64_t mul(int64_t a, int64_t b) {
+    if (ok_ && b > INT64_MAX / a) fail_range("the shape's element count overflows");
+    return ok_ ? a * b : 1;
+  }
+  double number(size_t i, const char* name) {
+    double d = 0.0;
+    if (ok_ && (napi_get_value_double(env_, info_[i], &d) != napi_ok || !std::isfinite(d))) {
+      fail_range(std::string(name) + " must be a finite number");
+    }
+    return d;
+  }
+  double eps(size_t i) {
+    const double e = number(i, "eps");
+    if (ok_ && !(e >= 0.0)) fail_range("eps must be a finite number >= 0");
+    return e;
+  }
+  bool boolean(size_t i, const char* name) {
+    bool b = false;
+    if (ok_ && napi_get_value_bool(env_, info_[i], &b) != napi_ok) fail_type(std::string(name) + " must be a boolean");
+    return b;
+  }
+  float* f32(size_t i, int64_t need, const char* name, bool optional = false) {
+    return array<float>(i, napi_float32_array, "Float32Array", need, name, optional);
+  }
+  double* f64(size_t i, int64_t need, const char* name) {
+    return array<double>(i, napi_float64_array, "Float64Array", need, name, false);
+  }
+  const float* in(size_t i, int64_t need, const char* name, bool optional = false) {
+    float* p = f32(i, need, name, optional);
+    if (ok_) add_span(inputs_, n_in_, {p, need * 4, name});
+    return p;
+  }
+  float* out(size_t i, int64_t need, const char* name, bool optional = false) {
+    float* p = f32(i, need, name, optional);
+    if (ok_) add_span(outputs_, n_out_, {p, need * 4, name});
+    return p;
+  }
+  double* out64(size_t i, int64_t need, const char* name) {
+    double* p = f64(i, need, name);
+    if (ok_) add_span(outputs_, n_out_, {p, need * 8, name});
+    return p;
+  }
+
+  // Outputs must not overlap each other or the inputs, except that the
+  // first output may be exactly one of the first `in_place` inputs. The
+  // facade checks this by ArrayBuffer identity; this check, on the real
+  // addresses, also catches two buffer objects over the same memory (e.g.
+  // a SharedArrayBuffer that came back through postMessage).
+  bool check_overlap(int in_place) {
+    if (!ok_) return false;
+    for (int i = 0; i < n_out_; ++i) {
+      for (int j = i + 1; j < n_out_; ++j) {
+        if (overlap(outputs_[i], outputs_[j])) {
+          fail_range(std::string(outputs_[i].name) + " and " + outputs_[j].name + " must not share memory");
+          return false;
+        }
+      }
+      for (int j = 0; j < n_in_; ++j) {
+        if (!overlap(outputs_[i], inputs_[j])) continue;
+        if (i == 0 && j < in_place && outputs_[i].p == inputs_[j].p && outputs_[i].bytes == inputs_[j].bytes) continue;
+        fail_range(std::string(outputs_[i].name) + " must not share memory with " + inputs_[j].name);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void keep_arrays(KeepAlive* keep, std::initializer_list<int> which) const {
+    for (int i : which) keep->add(env_, info_[i]);
+  }
+
+ private:
+  template <class T>
+  T* array(size_t i, napi_typedarray_type want, const char* type_name, int64_t need, const char* name,
+           bool optional) {
+    T* p = nullptr;
+    if (ok_ && !unwrap_array<T>(env_, info_[i], want, type_name, need, optional, name, &p)) ok_ = false;
+    return p;
+  }
+  void add_span(Span* list, int& n, const Span& s) {
+    if (n < kMaxSpans) list[n++] = s;
+  }
+  void fail_range(const std::string& m) {
+    napi_throw_range_error(env_, nullptr, m.c_str());
+    ok_ = false;
+  }
+  void fail_type(const std::string& m) {
+    napi_throw_type_error(env_, nullptr, m.c_str());
+    ok_ = false;
+  }
+
+  static constexpr int kMaxSpans = 8;
+  const Napi::CallbackInfo& info_;
+  napi_env env_;
+  bool ok_ = true;
+  Span inputs_[kMaxSpans], outputs_[kMaxSpans];
+  int n_in_ = 0, n_out_ = 0;
+};
+
+// (x, y, N, G, cpg, M, gamma?, beta?, perSample, blend, eps, mean?, rstd?)
+bool parse_gn_forward(const Napi::CallbackInfo& info, int threads, ops::GroupNormForward* a,
+                      KeepAlive* keep) {
+  Args r(info, 13);
+  a->n = r.dim(2, "N");
+  a->g = r.dim(3, "G");
+  a->cpg = r.dim(4, "cpg");
+  a->m = r.dim(5, "M");
+  const int64_t c = r.mul(a->g, a->cpg), groups = r.mul(a->n, a->g);
+  const int64_t numel = r.mul(r.mul(groups, a->cpg), a->m);
+  a->per_sample = r.boolean(8, "perSample");
+  const int64_t affine_len = a->per_sample ? r.mul(a->n, c) : c;
+  a->y = r.out(1, numel, "out");
+  a->x = r.in(0, numel, "x");
+  a->gamma = r.in(6, affine_len, "gamma", true);
+  a->beta = r.in(7, affine_len, "beta", true);
+  a->blend = r.number(9, "blend");
+  a->eps = r.eps(10);
+  a->mean = r.out(11, groups, "mean", true);
+  a->rstd = r.out(12, groups, "rstd", true);
   a->threads = threads;
-  for (int i : {0, 1, 5, 6, 8, 9}) keep->add(env, info[i]);
+  if (!r.check_overlap(1)) return false;
+  r.keep_arrays(keep, {0, 1, 6, 7, 11, 12});
   return true;
 }
 
-// (dy, x, dx, dgamma, dbeta, N, C, M, gamma?, mean?, rstd?, eps)
-bool parse_backward(const Napi::CallbackInfo& info, int threads, ops::InstanceNormBackward* a,
-                    KeepAlive* keep) {
-  napi_env env = info.Env();
-  int64_t numel;
-  float *dy, *x, *gamma, *mean, *rstd;
-  if (info.Length() < 12 || !unwrap_shape(env, info, 5, &a->n, &a->c, &a->m, &numel) ||
-      !unwrap_f32(env, info[0], numel, false, "dy", &dy) ||
-      !unwrap_f32(env, info[1], numel, false, "x", &x) ||
-      !unwrap_f32(env, info[2], numel, false, "dx", &a->dx) ||
-      !unwrap_f32(env, info[3], a->c, false, "dgamma", &a->dgamma) ||
-      !unwrap_f32(env, info[4], a->c, false, "dbeta", &a->dbeta) ||
-      !unwrap_f32(env, info[8], a->c, true, "gamma", &gamma) ||
-      !unwrap_f32(env, info[9], a->n * a->c, true, "mean", &mean) ||
-      !unwrap_f32(env, info[10], a->n * a->c, true, "rstd", &rstd) ||
-      !unwrap_eps(env, info[11], &a->eps)) {
-    return false;
-  }
-  const int64_t nc = a->n * a->c;
-  const Span outs[] = {{a->dx, numel, "dx"}, {a->dgamma, a->c, "dgamma"}, {a->dbeta, a->c, "dbeta"}};
-  const Span ins[] = {{dy, numel, "dy"}, {x, numel, "x"}, {gamma, a->c, "gamma"},
-                      {mean, nc, "mean"}, {rstd, nc, "rstd"}};
-  if (!check_overlap(env, outs, 3, ins, 5, 2)) return false;
-  a->dy = dy;
-  a->x = x;
-  a->gamma = gamma;
-  a->mean = mean;
-  a->rstd = rstd;
+// (dy, x, dx, dgamma, dbeta, N, G, cpg, M, gamma?, perSample, blend, mean?, rstd?, eps)
+bool parse_gn_backward(const Napi::CallbackInfo& info, int threads, ops::GroupNormBackward* a,
+                       KeepAlive* keep) {
+  Args r(info, 15);
+  a->n = r.dim(5, "N");
+  a->g = r.dim(6, "G");
+  a->cpg = r.dim(7, "cpg");
+  a->m = r.dim(8, "M");
+  const int64_t c = r.mul(a->g, a->cpg), groups = r.mul(a->n, a->g);
+  const int64_t numel = r.mul(r.mul(groups, a->cpg), a->m);
+  a->per_sample = r.boolean(10, "perSample");
+  const int64_t affine_len = a->per_sample ? r.mul(a->n, c) : c;
+  a->dx = r.out(2, numel, "dx");
+  a->dgamma = r.out(3, affine_len, "dgamma");
+  a->dbeta = r.out(4, affine_len, "dbeta");
+  a->dy = r.in(0, numel, "dy");
+  a->x = r.in(1, numel, "x");
+  a->gamma = r.in(9, affine_len, "gamma", true);
+  a->blend = r.number(11, "blend");
+  a->mean = r.in(12, groups, "mean", true);
+  a->rstd = r.in(13, groups, "rstd", true);
+  a->eps = r.eps(14);
   a->threads = threads;
-  for (int i : {0, 1, 2, 3, 4, 8, 9, 10}) keep->add(env, info[i]);
+  if (!r.check_overlap(2)) return false;
+  r.keep_arrays(keep, {0, 1, 2, 3, 4, 9, 12, 13});
   return true;
+}
+
+// (x, y, R, L, gamma?, beta?, eps, mean?, rstd?)
+bool parse_ln_forward(const Napi::CallbackInfo& info, int threads, ops::LayerNormForward* a) {
+  Args r(info, 9);
+  a->rows = r.dim(2, "R");
+  a->len = r.dim(3, "L");
+  const int64_t numel = r.mul(a->rows, a->len);
+  a->y = r.out(1, numel, "out");
+  a->x = r.in(0, numel, "x");
+  a->gamma = r.in(4, a->len, "gamma", true);
+  a->beta = r.in(5, a->len, "beta", true);
+  a->eps = r.eps(6);
+  a->mean = r.out(7, a->rows, "mean", true);
+  a->rstd = r.out(8, a->rows, "rstd", true);
+  a->threads = threads;
+  return r.check_overlap(1);
+}
+
+// (dy, x, dx, dgamma, dbeta, R, L, gamma?, mean?, rstd?, eps)
+bool parse_ln_backward(const Napi::CallbackInfo& info, int threads, ops::LayerNormBackward* a) {
+  Args r(info, 11);
+  a->rows = r.dim(5, "R");
+  a->len = r.dim(6, "L");
+  const int64_t numel = r.mul(a->rows, a->len);
+  a->dx = r.out(2, numel, "dx");
+  a->dgamma = r.out(3, a->len, "dgamma");
+  a->dbeta = r.out(4, a->len, "dbeta");
+  a->dy = r.in(0, numel, "dy");
+  a->x = r.in(1, numel, "x");
+  a->gamma = r.in(7, a->len, "gamma", true);
+  a->mean = r.in(8, a->rows, "mean", true);
+  a->rstd = r.in(9, a->rows, "rstd", true);
+  a->eps = r.eps(10);
+  a->threads = threads;
+  return r.check_overlap(2);
+}
+
+// Statistics primitives: ([dy,] x, runs, len, [channels,] f64 outputs...).
+// Channels-last passes N, S, C: runs = N, len = S, results per (n, c).
+bool parse_stats(const Napi::CallbackInfo& info, int threads, bool co, bool channels_last,
+                 ops::PlaneStatsArgs* a, int64_t* channels) {
+  const size_t base = co ? 2 : 1;
+  const size_t dims = channels_last ? 3 : 2;
+  Args r(info, base + dims + (co ? 4 : 2));
+  a->runs = r.dim(base, channels_last ? "N" : "P");
+  a->len = r.dim(base + 1, channels_last ? "S" : "L");
+  *channels = channels_last ? r.dim(base + 2, "C") : 1;
+  const int64_t results = r.mul(a->runs, *channels);
+  const int64_t numel = r.mul(results, a->len);
+  const size_t o = base + dims;
+  a->mean_x = r.out64(o, results, "meanX");
+  if (co) {
+    a->mean_dy = r.out64(o + 1, results, "meanDy");
+    a->m2_x = r.out64(o + 2, results, "m2X");
+    a->c_x_dy = r.out64(o + 3, results, "cXDy");
+    a->dy = r.in(0, numel, "dy");
+    a->x = r.in(1, numel, "x");
+  } else {
+    a->m2_x = r.out64(o + 1, results, "m2");
+    a->x = r.in(0, numel, "x");
+  }
+  a->threads = threads;
+  return r.check_overlap(0);
+}
+
+// Apply primitives: ([dy,] x, out, runs, len, [channels,] coefficients...).
+bool parse_apply(const Napi::CallbackInfo& info, int threads, bool backward, bool channels_last,
+                 ops::PlaneApplyArgs* a, int64_t* channels) {
+  const size_t base = backward ? 3 : 2;
+  const size_t dims = channels_last ? 3 : 2;
+  const int n_coef = backward ? 5 : 3;
+  Args r(info, base + dims + n_coef);
+  a->runs = r.dim(base, channels_last ? "N" : "P");
+  a->len = r.dim(base + 1, channels_last ? "S" : "L");
+  *channels = channels_last ? r.dim(base + 2, "C") : 1;
+  const int64_t results = r.mul(a->runs, *channels);
+  const int64_t numel = r.mul(results, a->len);
+  static const char* const kNames[2][5] = {{"sub", "scale", "shift", "", ""},
+                                           {"dySub", "xSub", "a", "b", "c"}};
+  a->out = r.out(base - 1, numel, backward ? "dx" : "out");
+  if (backward) a->dy = r.in(0, numel, "dy");
+  a->x = r.in(backward ? 1 : 0, numel, "x");
+  for (int i = 0; i < n_coef; ++i) a->coef[i] = r.in(base + dims + i, results, kNames[backward][i]);
+  a->threads = threads;
+  return r.check_overlap(backward ? 2 : 1);
 }
 
 // Runs one op on a libuv thread. The typed arrays are referenced until the
@@ -232,8 +373,8 @@ class OpWorker : public Napi::AsyncWorker {
   Napi::ObjectReference refs_[8];
 };
 
-using ForwardWorker = OpWorker<ops::InstanceNormForward, ops::instance_norm_forward>;
-using BackwardWorker = OpWorker<ops::InstanceNormBackward, ops::instance_norm_backward>;
+using ForwardWorker = OpWorker<ops::GroupNormForward, ops::group_norm_forward>;
+using BackwardWorker = OpWorker<ops::GroupNormBackward, ops::group_norm_backward>;
 
 class Addon : public Napi::Addon<Addon> {
  public:
@@ -247,10 +388,20 @@ class Addon : public Napi::Addon<Addon> {
                  InstanceMethod("setIsa", &Addon::SetIsa),
                  InstanceMethod("threads", &Addon::Threads),
                  InstanceMethod("setThreads", &Addon::SetThreads),
-                 InstanceMethod("instanceNormForward", &Addon::Forward),
-                 InstanceMethod("instanceNormBackward", &Addon::Backward),
-                 InstanceMethod("instanceNormForwardAsync", &Addon::ForwardAsync),
-                 InstanceMethod("instanceNormBackwardAsync", &Addon::BackwardAsync)});
+                 InstanceMethod("groupNormForward", &Addon::Forward),
+                 InstanceMethod("groupNormBackward", &Addon::Backward),
+                 InstanceMethod("groupNormForwardAsync", &Addon::ForwardAsync),
+                 InstanceMethod("groupNormBackwardAsync", &Addon::BackwardAsync),
+                 InstanceMethod("layerNormForward", &Addon::LayerForward),
+                 InstanceMethod("layerNormBackward", &Addon::LayerBackward),
+                 InstanceMethod("planeMoments", &Addon::Stats<false, false>),
+                 InstanceMethod("planeCoMoments", &Addon::Stats<true, false>),
+                 InstanceMethod("channelsLastMoments", &Addon::Stats<false, true>),
+                 InstanceMethod("channelsLastCoMoments", &Addon::Stats<true, true>),
+                 InstanceMethod("planeAffine", &Addon::Apply<false, false>),
+                 InstanceMethod("planeBackwardApply", &Addon::Apply<true, false>),
+                 InstanceMethod("channelsLastAffine", &Addon::Apply<false, true>),
+                 InstanceMethod("channelsLastBackwardApply", &Addon::Apply<true, true>)});
   }
 
  private:
@@ -284,13 +435,11 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-    int64_t n;
-    if (info.Length() < 1 || !unwrap_dim(info.Env(), info[0], "threads", &n) || n > kMaxThreads) {
-      bool pending = false;
-      napi_is_exception_pending(info.Env(), &pending);
-      if (!pending) {
-        Napi::RangeError::New(info.Env(), "threads must be at most 1024").ThrowAsJavaScriptException();
-      }
+    Args r(info, 1);
+    const int64_t n = r.dim(0, "threads");
+    if (!r.ok()) return Throw(info);
+    if (n > kMaxThreads) {
+      Napi::RangeError::New(info.Env(), "threads must be at most 1024").ThrowAsJavaScriptException();
       return info.Env().Undefined();
     }
     threads_ = static_cast<int>(n);
@@ -298,25 +447,66 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   Napi::Value Forward(const Napi::CallbackInfo& info) {
-    ops::InstanceNormForward a{};
+    ops::GroupNormForward a{};
     KeepAlive keep;
-    if (!parse_forward(info, threads_, &a, &keep)) return Throw(info);
-    return Run(info, [&] { ops::instance_norm_forward(*table_, a); });
+    if (!parse_gn_forward(info, threads_, &a, &keep)) return Throw(info);
+    return Run(info, [&] { ops::group_norm_forward(*table_, a); });
   }
 
   Napi::Value Backward(const Napi::CallbackInfo& info) {
-    ops::InstanceNormBackward a{};
+    ops::GroupNormBackward a{};
     KeepAlive keep;
-    if (!parse_backward(info, threads_, &a, &keep)) return Throw(info);
-    return Run(info, [&] { ops::instance_norm_backward(*table_, a); });
+    if (!parse_gn_backward(info, threads_, &a, &keep)) return Throw(info);
+    return Run(info, [&] { ops::group_norm_backward(*table_, a); });
+  }
+
+  Napi::Value LayerForward(const Napi::CallbackInfo& info) {
+    ops::LayerNormForward a{};
+    if (!parse_ln_forward(info, threads_, &a)) return Throw(info);
+    return Run(info, [&] { ops::layer_norm_forward(*table_, a); });
+  }
+
+  Napi::Value LayerBackward(const Napi::CallbackInfo& info) {
+    ops::LayerNormBackward a{};
+    if (!parse_ln_backward(info, threads_, &a)) return Throw(info);
+    return Run(info, [&] { ops::layer_norm_backward(*table_, a); });
+  }
+
+  template <bool kCo, bool kChannelsLast>
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    ops::PlaneStatsArgs a{};
+    int64_t channels = 1;
+    if (!parse_stats(info, threads_, kCo, kChannelsLast, &a, &channels)) return Throw(info);
+    return Run(info, [&] {
+      if (kChannelsLast) {
+        kCo ? ops::channels_last_co_moments(*table_, a, channels) : ops::channels_last_moments(*table_, a, channels);
+      } else {
+        kCo ? ops::plane_co_moments(*table_, a) : ops::plane_moments(*table_, a);
+      }
+    });
+  }
+
+  template <bool kBackward, bool kChannelsLast>
+  Napi::Value Apply(const Napi::CallbackInfo& info) {
+    ops::PlaneApplyArgs a{};
+    int64_t channels = 1;
+    if (!parse_apply(info, threads_, kBackward, kChannelsLast, &a, &channels)) return Throw(info);
+    return Run(info, [&] {
+      if (kChannelsLast) {
+        kBackward ? ops::channels_last_backward_apply(*table_, a, channels)
+                  : ops::channels_last_affine(*table_, a, channels);
+      } else {
+        kBackward ? ops::plane_backward_apply(*table_, a) : ops::plane_affine(*table_, a);
+      }
+    });
   }
 
   Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
-    return Queue<ForwardWorker, ops::InstanceNormForward>(info, parse_forward);
+    return Queue<ForwardWorker, ops::GroupNormForward>(info, parse_gn_forward);
   }
 
   Napi::Value BackwardAsync(const Napi::CallbackInfo& info) {
-    return Queue<BackwardWorker, ops::InstanceNormBackward>(info, parse_backward);
+    return Queue<BackwardWorker, ops::GroupNormBackward>(info, parse_gn_backward);
   }
 
   // Parses the arguments as the sync call does, then queues the op on a

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "../../native/kernels/dispatch.h"
-#include "../../native/ops/instance_norm.h"
+#include "../../native/ops/group_norm.h"
 
 namespace {
 
@@ -49,8 +49,8 @@ int main(int argc, char** argv) {
     const double afs = best_ms([&] { for (int64_t p = 0; p < C; ++p) k.affine(x.data() + p * M, y.data() + p * M, M, 3.f, 1.f, 0.f, true); }, reps);
     const double cm = best_ms([&] { for (int64_t p = 0; p < C; ++p) k.co_moments(dy.data() + p * M, x.data() + p * M, M); }, reps);
     const double ba = best_ms([&] { for (int64_t p = 0; p < C; ++p) k.backward_apply(dy.data() + p * M, x.data() + p * M, dx.data() + p * M, M, 0.f, 3.f, 1.f, 0.5f, 0.1f, false); }, reps);
-    const double fw = best_ms([&] { ops::instance_norm_forward(k, {x.data(), y.data(), N, C, M, nullptr, nullptr, 1e-5, mean.data(), rstd.data(), 1}); }, reps);
-    const double bw = best_ms([&] { ops::instance_norm_backward(k, {dy.data(), x.data(), dx.data(), dg.data(), db.data(), N, C, M, nullptr, mean.data(), rstd.data(), 1e-5, 1}); }, reps);
+    const double fw = best_ms([&] { ops::group_norm_forward(k, {x.data(), y.data(), N, C, 1, M, nullptr, nullptr, false, 0.0, 1e-5, mean.data(), rstd.data(), 1}); }, reps);
+    const double bw = best_ms([&] { ops::group_norm_backward(k, {dy.data(), x.data(), dx.data(), dg.data(), db.data(), N, C, 1, M, nullptr, false, 0.0, mean.data(), rstd.data(), 1e-5, 1}); }, reps);
     std::printf("%-7s moments %.3f  affine %.3f (stream %.3f)  co_moments %.3f  backward_apply %.3f | forward %.3f (%.2fx memcpy)  backward %.3f (%.2fx)\n",
                 k.isa, mo, af, afs, cm, ba, fw, fw / mc, bw, bw / mc);
   }

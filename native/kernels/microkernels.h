@@ -31,6 +31,12 @@ struct CoMoments {
   double c_x_dy;
 };
 
+// Row sums for the layer-norm backward.
+struct RowSums {
+  double g_dy;       // sum(g * dy)
+  double g_dy_xhat;  // sum(g * dy * xhat)
+};
+
 struct KernelTable {
   const char* isa;  // "scalar", "avx2", "avx512", "neon"
   int vector_width; // fp32 lanes per register
@@ -53,6 +59,42 @@ struct KernelTable {
   void (*backward_apply)(const float* dy, const float* x, float* dx, int64_t n,
                          float dy_sub, float x_sub, float a, float b, float c,
                          bool stream);
+
+  // --- Channels-last (a rows x C block, row stride C; column c is channel c) ---
+  // Vectorized across columns; row-blocking for accuracy happens inside, as
+  // in moments(). rows >= 1, C >= 1; out has C entries.
+  void (*col_moments)(const float* x, int64_t rows, int64_t C, Moments* out);
+  void (*col_co_moments)(const float* dy, const float* x, int64_t rows,
+                         int64_t C, CoMoments* out);
+  // y[r*C + c] = (x[r*C + c] - sub[c]) * scale[c] + shift[c]. y may equal x.
+  void (*col_affine)(const float* x, float* y, int64_t rows, int64_t C,
+                     const float* sub, const float* scale, const float* shift,
+                     bool stream);
+  // dx[r*C + c] = a[c] (dy - dy_sub[c]) + b[c] (x - x_sub[c]) + c_[c].
+  // dx may equal dy or x.
+  void (*col_backward_apply)(const float* dy, const float* x, float* dx,
+                             int64_t rows, int64_t C, const float* dy_sub,
+                             const float* x_sub, const float* a,
+                             const float* b, const float* c, bool stream);
+
+  // --- Layer norm rows (elementwise affine over the normalized run) ---
+  // xhat[i] = (x[i] - sub) * scale + shift;  y[i] = xhat[i] * g[i] + b[i].
+  // g and b are never null (the ops layer passes ones / zeros). y may equal x.
+  void (*affine_elementwise)(const float* x, float* y, int64_t n, float sub,
+                             float scale, float shift, const float* g,
+                             const float* b, bool stream);
+  // With xhat as above: returns {sum(g*dy), sum(g*dy*xhat)} (double
+  // accumulation per block) and adds dy*xhat to dg_acc[i] and dy to
+  // db_acc[i] (fp32 accumulators, one row's contribution per call).
+  RowSums (*row_backward_reduce)(const float* dy, const float* x,
+                                 const float* g, int64_t n, float sub,
+                                 float scale, float shift, float* dg_acc,
+                                 float* db_acc);
+  // dx[i] = k1 * g[i] * dy[i] + k2 + k3 * xhat[i]. dx may equal dy or x.
+  void (*row_backward_apply)(const float* dy, const float* x, const float* g,
+                             float* dx, int64_t n, float sub, float scale,
+                             float shift, float k1, float k2, float k3,
+                             bool stream);
 };
 
 // One table per ISA compiled into this build (see dispatch.h for which).

@@ -282,11 +282,548 @@ void backward_apply(const float* dy, const float* x, float* dx, int64_t n,
       });
 }
 
+
+// ---------------------------------------------------------------------------
+// Channels-last (column) kernels: a rows x C block, row stride C. Vectors run
+// across columns; a channel tile of NV vectors (NV * W columns) keeps its
+// accumulators or coefficients in registers while the loop walks its rows.
+// The last tile of a row may be narrower: kTail marks that its last vector
+// holds only `tail` columns, loaded and stored with partial (masked)
+// operations, so nothing past column C - 1 of the last row is touched.
+// Lanes of different columns never mix, so whatever a partial load puts in
+// the unused lanes is simply never looked at.
+
+constexpr int64_t kColBlock = 256;   // rows per statistics block
+constexpr int64_t kPivotRows = 16;   // rows averaged for the first pivot
+
+template <int N>
+struct Int {
+  static constexpr int value = N;
+};
+
+// Calls f(Int<NV>(), Int<kTail>(), tail) for a tile of `cols` columns
+// (1 <= cols <= kMaxNV * W): NV = ceil(cols / W), the last vector holding
+// `tail` columns (W when full).
+template <int kMaxNV, class F>
+inline void with_tile(int64_t cols, F f) {
+  const int nv = static_cast<int>((cols + W - 1) / W);
+  const int tail = static_cast<int>(cols - static_cast<int64_t>(nv - 1) * W);
+  const bool part = tail != W;
+  if (nv == 1) {
+    if (part) f(Int<1>(), Int<1>(), tail); else f(Int<1>(), Int<0>(), tail);
+  } else if constexpr (kMaxNV >= 2) {
+    if (nv == 2) {
+      if (part) f(Int<2>(), Int<1>(), tail); else f(Int<2>(), Int<0>(), tail);
+    } else if constexpr (kMaxNV >= 4) {
+      if (nv == 3) {
+        if (part) f(Int<3>(), Int<1>(), tail); else f(Int<3>(), Int<0>(), tail);
+      } else {
+        if (part) f(Int<4>(), Int<1>(), tail); else f(Int<4>(), Int<0>(), tail);
+      }
+    }
+  }
+}
+
+// Vector J of a tile at p (a row, or a coefficient array); zero for J >= NV.
+template <int J, int NV, bool kTail>
+inline V tload(const float* p, int tail) {
+  if constexpr (J >= NV) {
+    return V::zero();
+  } else if constexpr (kTail && J == NV - 1) {
+    return V::load_partial(p + J * W, tail, 0.0f);
+  } else {
+    return V::load(p + J * W);
+  }
+}
+
+template <int J, int NV, bool kTail, bool kStream>
+inline void tstore(const V& v, float* p, int tail) {
+  if constexpr (kTail && J == NV - 1) {
+    v.store_partial(p + J * W, tail);
+  } else if constexpr (kStream) {
+    v.stream(p + J * W);
+  } else {
+    v.store(p + J * W);
+  }
+}
+
+template <int J>
+inline const V& pick(const V& a, const V& b, const V& c, const V& d) {
+  if constexpr (J == 0) return a;
+  else if constexpr (J == 1) return b;
+  else if constexpr (J == 2) return c;
+  else return d;
+}
+
+// Pivot for a tile's first block: per column, the mean of its first
+// kPivotRows rows (scaled before adding, so it cannot overflow). Much more
+// often within a standard deviation of the block mean than one row is.
+template <int NV, bool kTail>
+inline void col_first_pivot(const float* x, int64_t len, int64_t C, int tail, float* piv) {
+  const int64_t k = min_i64(len, kPivotRows);
+  const V inv = V::set1(1.0f / static_cast<float>(k));
+  V m0 = V::zero(), m1 = V::zero(), m2 = V::zero(), m3 = V::zero();
+  for (int64_t r = 0; r < k; ++r) {
+    const float* row = x + r * C;
+    m0 = fmadd(tload<0, NV, kTail>(row, tail), inv, m0);
+    if constexpr (NV > 1) m1 = fmadd(tload<1, NV, kTail>(row, tail), inv, m1);
+    if constexpr (NV > 2) m2 = fmadd(tload<2, NV, kTail>(row, tail), inv, m2);
+    if constexpr (NV > 3) m3 = fmadd(tload<3, NV, kTail>(row, tail), inv, m3);
+  }
+  m0.store(piv);
+  if constexpr (NV > 1) m1.store(piv + W);
+  if constexpr (NV > 2) m2.store(piv + 2 * W);
+  if constexpr (NV > 3) m3.store(piv + 3 * W);
+}
+
+// Accumulators of one slot: sum(d), sum(d^2).
+struct Sums2 {
+  V a, q;
+};
+
+// Slot K of a row group: vector K % NV of row K / NV.
+template <int K, int NV, bool kTail>
+inline void sums2_step(Sums2& s, const float* row, int64_t C, const V& p, int tail) {
+  const V d = tload<K % NV, NV, kTail>(row + (K / NV) * C, tail) - p;
+  s.a = s.a + d;
+  s.q = fmadd(d, d, s.q);
+}
+
+// Per column of a tile: sum(x - piv) and sum((x - piv)^2) over len rows.
+// Four accumulator slots keep eight add chains in flight whatever NV is:
+// vectors of U = 4 / NV consecutive rows go to separate slots (NV = 3: 6).
+template <int NV, bool kTail>
+inline void col_centered(const float* x, int64_t len, int64_t C, int tail,
+                         const float* piv, float* sd, float* sdd) {
+  constexpr int U = NV == 3 ? 1 : 4 / NV;
+  const V p0 = V::load(piv), p1 = V::load(piv + W), p2 = V::load(piv + 2 * W),
+          p3 = V::load(piv + 3 * W);
+  Sums2 s0{V::zero(), V::zero()}, s1 = s0, s2 = s0, s3 = s0;
+  int64_t r = 0;
+  for (; r + U <= len; r += U) {
+    const float* row = x + r * C;
+    sums2_step<0, NV, kTail>(s0, row, C, pick<0>(p0, p1, p2, p3), tail);
+    if constexpr (NV * U > 1) sums2_step<1, NV, kTail>(s1, row, C, pick<1 % NV>(p0, p1, p2, p3), tail);
+    if constexpr (NV * U > 2) sums2_step<2, NV, kTail>(s2, row, C, pick<2 % NV>(p0, p1, p2, p3), tail);
+    if constexpr (NV * U > 3) sums2_step<3, NV, kTail>(s3, row, C, pick<3 % NV>(p0, p1, p2, p3), tail);
+  }
+  for (; r < len; ++r) {  // fewer than U rows left: the first row's slots
+    const float* row = x + r * C;
+    sums2_step<0, NV, kTail>(s0, row, C, p0, tail);
+    if constexpr (NV > 1) sums2_step<1, NV, kTail>(s1, row, C, p1, tail);
+    if constexpr (NV > 2) sums2_step<2, NV, kTail>(s2, row, C, p2, tail);
+    if constexpr (NV > 3) sums2_step<3, NV, kTail>(s3, row, C, p3, tail);
+  }
+  if constexpr (NV == 1) {
+    s0.a = (s0.a + s1.a) + (s2.a + s3.a);
+    s0.q = (s0.q + s1.q) + (s2.q + s3.q);
+  } else if constexpr (NV == 2) {
+    s0.a = s0.a + s2.a;
+    s0.q = s0.q + s2.q;
+    s1.a = s1.a + s3.a;
+    s1.q = s1.q + s3.q;
+  }
+  s0.a.store(sd);
+  s0.q.store(sdd);
+  if constexpr (NV > 1) { s1.a.store(sd + W); s1.q.store(sdd + W); }
+  if constexpr (NV > 2) { s2.a.store(sd + 2 * W); s2.q.store(sdd + 2 * W); }
+  if constexpr (NV > 3) { s3.a.store(sd + 3 * W); s3.q.store(sdd + 3 * W); }
+}
+
+// One block of rows [start, start + len) of one tile (out: its columns'
+// running statistics, merged in place). The scheme of moments(), per
+// column: one sweep around a pivot (the running mean; first block: see
+// col_first_pivot()), redone for the whole tile around the block's own
+// means if any column's mean is further than a standard deviation from its
+// pivot.
+template <int NV, bool kTail>
+inline void col_moments_tile(const float* x, int64_t start, int64_t len, int64_t C, int tail,
+                             Moments* out) {
+  float piv[4 * W], sd[4 * W], sdd[4 * W];
+  const int cols = (NV - 1) * W + tail;
+  if (start == 0) {
+    col_first_pivot<NV, kTail>(x, len, C, tail, piv);
+  } else {
+    for (int c = 0; c < cols; ++c) piv[c] = static_cast<float>(out[c].mean);
+  }
+  for (int c = cols; c < 4 * W; ++c) piv[c] = 0.0f;
+  col_centered<NV, kTail>(x, len, C, tail, piv, sd, sdd);
+  const double cnt = static_cast<double>(len);
+  bool redo = false;
+  for (int c = 0; c < cols; ++c) {
+    const double s = sd[c], m2 = sdd[c] - s * s / cnt;
+    if (!(s * s <= m2 * cnt)) redo = true;  // NaN- and inf-safe, as in moments()
+  }
+  if (redo) {
+    for (int c = 0; c < cols; ++c) {
+      piv[c] = static_cast<float>(static_cast<double>(piv[c]) + sd[c] / cnt);
+    }
+    col_centered<NV, kTail>(x, len, C, tail, piv, sd, sdd);
+  }
+  // Chan et al.; every column has the same counts.
+  const double total = static_cast<double>(start) + cnt;
+  const double wb = cnt / total, wd = static_cast<double>(start) * cnt / total;
+  for (int c = 0; c < cols; ++c) {
+    const double s = sd[c];
+    const double bmean = static_cast<double>(piv[c]) + s / cnt;
+    double bm2 = sdd[c] - s * s / cnt;
+    if (bm2 < 0.0) bm2 = 0.0;
+    if (start == 0) {
+      out[c] = {cnt, bmean, bm2};
+      continue;
+    }
+    const double delta = bmean - out[c].mean;
+    out[c].mean += delta * wb;
+    out[c].m2 += bm2 + delta * delta * wd;
+    out[c].count = total;
+  }
+}
+
+// Blocks outermost, so that all of a block's tiles are done while its rows
+// are still in cache; within a block, one tile at a time over its rows.
+void col_moments(const float* x, int64_t rows, int64_t C, Moments* out) {
+  for (int64_t start = 0; start < rows; start += kColBlock) {
+    const int64_t len = min_i64(kColBlock, rows - start);
+    const float* xb = x + start * C;
+    for (int64_t c0 = 0; c0 < C; c0 += 4 * W) {
+      with_tile<4>(min_i64(4 * W, C - c0), [&](auto nv, auto part, int tail) {
+        col_moments_tile<decltype(nv)::value, decltype(part)::value != 0>(xb + c0, start, len, C,
+                                                                          tail, out + c0);
+      });
+    }
+  }
+}
+
+// Accumulators of one slot of the joint statistics (see CoSums).
+struct Sums5 {
+  V d, g, dd, gg, gd;
+};
+
+template <int K, int NV, bool kTail>
+inline void sums5_step(Sums5& s, const float* grow, const float* xrow, int64_t C, const V& px,
+                       const V& pg, int tail) {
+  const int64_t off = (K / NV) * C;
+  const V d = tload<K % NV, NV, kTail>(xrow + off, tail) - px;
+  const V g = tload<K % NV, NV, kTail>(grow + off, tail) - pg;
+  s.d = s.d + d;
+  s.g = s.g + g;
+  s.dd = fmadd(d, d, s.dd);
+  s.gg = fmadd(g, g, s.gg);
+  s.gd = fmadd(g, d, s.gd);
+}
+
+inline void sums5_store(const Sums5& s, float* out, int j) {
+  constexpr int S = 2 * W;  // stride between the five sums
+  s.d.store(out + j * W);
+  s.g.store(out + S + j * W);
+  s.dd.store(out + 2 * S + j * W);
+  s.gg.store(out + 3 * S + j * W);
+  s.gd.store(out + 4 * S + j * W);
+}
+
+// Per column of a tile of up to two vectors: the five sums of
+// block_co_centered(). Two slots (ten chains): NV = 1 splits rows in pairs.
+// sums: [sd | sg | sdd | sgg | sgd], 2 * W floats each.
+template <int NV, bool kTail>
+inline void col_co_centered(const float* dy, const float* x, int64_t len, int64_t C, int tail,
+                            const float* px, const float* pg, float* sums) {
+  constexpr int U = 2 / NV;
+  const V px0 = V::load(px), px1 = V::load(px + W);
+  const V pg0 = V::load(pg), pg1 = V::load(pg + W);
+  const V z = V::zero();
+  Sums5 s0{z, z, z, z, z}, s1 = s0;
+  int64_t r = 0;
+  for (; r + U <= len; r += U) {
+    const float* gr = dy + r * C;
+    const float* xr = x + r * C;
+    sums5_step<0, NV, kTail>(s0, gr, xr, C, px0, pg0, tail);
+    sums5_step<1, NV, kTail>(s1, gr, xr, C, NV == 1 ? px0 : px1, NV == 1 ? pg0 : pg1, tail);
+  }
+  if (r < len) {  // NV = 1 only: one row left
+    sums5_step<0, NV, kTail>(s0, dy + r * C, x + r * C, C, px0, pg0, tail);
+  }
+  if constexpr (NV == 1) {
+    s0.d = s0.d + s1.d;
+    s0.g = s0.g + s1.g;
+    s0.dd = s0.dd + s1.dd;
+    s0.gg = s0.gg + s1.gg;
+    s0.gd = s0.gd + s1.gd;
+  }
+  sums5_store(s0, sums, 0);
+  if constexpr (NV == 2) sums5_store(s1, sums, 1);
+}
+
+// As col_moments_tile(), for the joint statistics (the scheme of co_moments()).
+template <int NV, bool kTail>
+inline void col_co_moments_tile(const float* dy, const float* x, int64_t start, int64_t len,
+                                int64_t C, int tail, CoMoments* out) {
+  constexpr int S = 2 * W;
+  float px[S], pg[S], sums[5 * S];
+  const float *sd = sums, *sg = sums + S, *sdd = sums + 2 * S, *sgg = sums + 3 * S,
+              *sgd = sums + 4 * S;
+  const int cols = (NV - 1) * W + tail;
+  if (start == 0) {
+    col_first_pivot<NV, kTail>(x, len, C, tail, px);
+    col_first_pivot<NV, kTail>(dy, len, C, tail, pg);
+  } else {
+    for (int c = 0; c < cols; ++c) {
+      px[c] = static_cast<float>(out[c].mean_x);
+      pg[c] = static_cast<float>(out[c].mean_dy);
+    }
+  }
+  for (int c = cols; c < S; ++c) px[c] = pg[c] = 0.0f;
+  col_co_centered<NV, kTail>(dy, x, len, C, tail, px, pg, sums);
+  const double cnt = static_cast<double>(len);
+  bool redo = false;
+  for (int c = 0; c < cols; ++c) {
+    const double d = sd[c], g = sg[c];
+    const double m2x = sdd[c] - d * d / cnt, m2g = sgg[c] - g * g / cnt;
+    if (!(d * d <= m2x * cnt) || !(g * g <= m2g * cnt)) redo = true;
+  }
+  if (redo) {
+    for (int c = 0; c < cols; ++c) {
+      px[c] = static_cast<float>(static_cast<double>(px[c]) + sd[c] / cnt);
+      pg[c] = static_cast<float>(static_cast<double>(pg[c]) + sg[c] / cnt);
+    }
+    col_co_centered<NV, kTail>(dy, x, len, C, tail, px, pg, sums);
+  }
+  const double total = static_cast<double>(start) + cnt;
+  const double wb = cnt / total, wd = static_cast<double>(start) * cnt / total;
+  for (int c = 0; c < cols; ++c) {
+    const double d = sd[c], g = sg[c];
+    const double bmx = static_cast<double>(px[c]) + d / cnt;
+    const double bmg = static_cast<double>(pg[c]) + g / cnt;
+    double m2x = sdd[c] - d * d / cnt;
+    if (m2x < 0.0) m2x = 0.0;
+    const double bc = sgd[c] - d * g / cnt;
+    CoMoments& o = out[c];
+    if (start == 0) {
+      o = {cnt, bmx, bmg, m2x, bc};
+      continue;
+    }
+    const double dmx = bmx - o.mean_x, dmg = bmg - o.mean_dy;
+    o.mean_x += dmx * wb;
+    o.mean_dy += dmg * wb;
+    o.m2_x += m2x + dmx * dmx * wd;
+    o.c_x_dy += bc + dmx * dmg * wd;
+    o.count = total;
+  }
+}
+
+void col_co_moments(const float* dy, const float* x, int64_t rows, int64_t C, CoMoments* out) {
+  for (int64_t start = 0; start < rows; start += kColBlock) {
+    const int64_t len = min_i64(kColBlock, rows - start);
+    const float* gb = dy + start * C;
+    const float* xb = x + start * C;
+    for (int64_t c0 = 0; c0 < C; c0 += 2 * W) {
+      with_tile<2>(min_i64(2 * W, C - c0), [&](auto nv, auto part, int tail) {
+        col_co_moments_tile<decltype(nv)::value, decltype(part)::value != 0>(
+            gb + c0, xb + c0, start, len, C, tail, out + c0);
+      });
+    }
+  }
+}
+
+// Non-temporal stores need every full vector store of the block aligned:
+// the base pointer, and a row stride that keeps it so.
+inline bool col_can_stream(const float* y, int64_t C) {
+  return reinterpret_cast<uintptr_t>(y) % (sizeof(float) * W) == 0 && C % W == 0;
+}
+
+template <int NV, bool kTail, bool kStream>
+inline void col_affine_tile(const float* x, float* y, int64_t len, int64_t C, int tail,
+                            const float* sub, const float* scale, const float* shift) {
+  const V s0 = tload<0, NV, kTail>(sub, tail), a0 = tload<0, NV, kTail>(scale, tail),
+          b0 = tload<0, NV, kTail>(shift, tail);
+  const V s1 = tload<1, NV, kTail>(sub, tail), a1 = tload<1, NV, kTail>(scale, tail),
+          b1 = tload<1, NV, kTail>(shift, tail);
+  const V s2 = tload<2, NV, kTail>(sub, tail), a2 = tload<2, NV, kTail>(scale, tail),
+          b2 = tload<2, NV, kTail>(shift, tail);
+  const V s3 = tload<3, NV, kTail>(sub, tail), a3 = tload<3, NV, kTail>(scale, tail),
+          b3 = tload<3, NV, kTail>(shift, tail);
+  for (int64_t r = 0; r < len; ++r) {
+    const float* xr = x + r * C;
+    float* yr = y + r * C;
+    tstore<0, NV, kTail, kStream>(fmadd(tload<0, NV, kTail>(xr, tail) - s0, a0, b0), yr, tail);
+    if constexpr (NV > 1)
+      tstore<1, NV, kTail, kStream>(fmadd(tload<1, NV, kTail>(xr, tail) - s1, a1, b1), yr, tail);
+    if constexpr (NV > 2)
+      tstore<2, NV, kTail, kStream>(fmadd(tload<2, NV, kTail>(xr, tail) - s2, a2, b2), yr, tail);
+    if constexpr (NV > 3)
+      tstore<3, NV, kTail, kStream>(fmadd(tload<3, NV, kTail>(xr, tail) - s3, a3, b3), yr, tail);
+  }
+}
+
+void col_affine(const float* x, float* y, int64_t rows, int64_t C, const float* sub,
+                const float* scale, const float* shift, bool stream) {
+  const bool nt = stream && col_can_stream(y, C);
+  for (int64_t start = 0; start < rows; start += kColBlock) {
+    const int64_t len = min_i64(kColBlock, rows - start);
+    const int64_t off = start * C;
+    for (int64_t c0 = 0; c0 < C; c0 += 4 * W) {
+      with_tile<4>(min_i64(4 * W, C - c0), [&](auto nv, auto part, int tail) {
+        constexpr int NV = decltype(nv)::value;
+        constexpr bool kTail = decltype(part)::value != 0;
+        auto run = [&](auto st) {
+          col_affine_tile<NV, kTail, decltype(st)::value != 0>(
+              x + off + c0, y + off + c0, len, C, tail, sub + c0, scale + c0, shift + c0);
+        };
+        if constexpr (kTail) run(Int<0>());  // partial stores: never streamed
+        else if (nt) run(Int<1>());
+        else run(Int<0>());
+      });
+    }
+  }
+  if (nt) V::fence();
+}
+
+template <int J, int NV, bool kTail, bool kStream>
+inline void col_bwd_step(const float* gr, const float* xr, float* out, const V& gs, const V& xs,
+                         const V& a, const V& b, const V& c, int tail) {
+  const V g = tload<J, NV, kTail>(gr, tail) - gs;
+  const V d = tload<J, NV, kTail>(xr, tail) - xs;
+  tstore<J, NV, kTail, kStream>(fmadd(a, g, fmadd(b, d, c)), out, tail);
+}
+
+template <int NV, bool kTail, bool kStream>
+inline void col_bwd_tile(const float* dy, const float* x, float* dx, int64_t len, int64_t C,
+                         int tail, const float* dy_sub, const float* x_sub, const float* a,
+                         const float* b, const float* c) {
+  const V gs0 = tload<0, NV, kTail>(dy_sub, tail), xs0 = tload<0, NV, kTail>(x_sub, tail);
+  const V a0 = tload<0, NV, kTail>(a, tail), b0 = tload<0, NV, kTail>(b, tail),
+          c0 = tload<0, NV, kTail>(c, tail);
+  const V gs1 = tload<1, NV, kTail>(dy_sub, tail), xs1 = tload<1, NV, kTail>(x_sub, tail);
+  const V a1 = tload<1, NV, kTail>(a, tail), b1 = tload<1, NV, kTail>(b, tail),
+          c1 = tload<1, NV, kTail>(c, tail);
+  for (int64_t r = 0; r < len; ++r) {
+    const int64_t o = r * C;
+    col_bwd_step<0, NV, kTail, kStream>(dy + o, x + o, dx + o, gs0, xs0, a0, b0, c0, tail);
+    if constexpr (NV > 1)
+      col_bwd_step<1, NV, kTail, kStream>(dy + o, x + o, dx + o, gs1, xs1, a1, b1, c1, tail);
+  }
+}
+
+void col_backward_apply(const float* dy, const float* x, float* dx, int64_t rows, int64_t C,
+                        const float* dy_sub, const float* x_sub, const float* a, const float* b,
+                        const float* c, bool stream) {
+  const bool nt = stream && col_can_stream(dx, C);
+  for (int64_t start = 0; start < rows; start += kColBlock) {
+    const int64_t len = min_i64(kColBlock, rows - start);
+    const int64_t off = start * C;
+    for (int64_t c0 = 0; c0 < C; c0 += 2 * W) {
+      with_tile<2>(min_i64(2 * W, C - c0), [&](auto nv, auto part, int tail) {
+        constexpr int NV = decltype(nv)::value;
+        constexpr bool kTail = decltype(part)::value != 0;
+        const int64_t o = off + c0;
+        auto run = [&](auto st) {
+          col_bwd_tile<NV, kTail, decltype(st)::value != 0>(dy + o, x + o, dx + o, len, C, tail,
+                                                            dy_sub + c0, x_sub + c0, a + c0,
+                                                            b + c0, c + c0);
+        };
+        if constexpr (kTail) run(Int<0>());
+        else if (nt) run(Int<1>());
+        else run(Int<0>());
+      });
+    }
+  }
+  if (nt) V::fence();
+}
+
+// ---------------------------------------------------------------------------
+// Layer-norm rows: xhat = (x - sub) * scale + shift, elementwise g and b.
+
+void affine_elementwise(const float* x, float* y, int64_t n, float sub, float scale, float shift,
+                        const float* g, const float* b, bool stream) {
+  const V s = V::set1(sub), a = V::set1(scale), t = V::set1(shift);
+  elementwise(
+      y, n, stream,
+      [&](int64_t i) {
+        return fmadd(fmadd(V::load(x + i) - s, a, t), V::load(g + i), V::load(b + i));
+      },
+      [&](int64_t i, int r) {
+        const V xh = fmadd(V::load_partial(x + i, r, sub) - s, a, t);
+        return fmadd(xh, V::load_partial(g + i, r, 0.0f), V::load_partial(b + i, r, 0.0f));
+      });
+}
+
+// One vector of row_backward_reduce(): r < W lanes (partial) when kPartial.
+template <bool kPartial>
+inline void row_bwd_reduce_step(const float* dy, const float* x, const float* g, float* dg_acc,
+                                float* db_acc, int64_t i, int r, float sub, const V& s,
+                                const V& a, const V& t, V& u, V& v) {
+  const V d = kPartial ? V::load_partial(dy + i, r, 0.0f) : V::load(dy + i);
+  const V xv = kPartial ? V::load_partial(x + i, r, sub) : V::load(x + i);
+  const V gv = kPartial ? V::load_partial(g + i, r, 0.0f) : V::load(g + i);
+  const V dg = kPartial ? V::load_partial(dg_acc + i, r, 0.0f) : V::load(dg_acc + i);
+  const V db = kPartial ? V::load_partial(db_acc + i, r, 0.0f) : V::load(db_acc + i);
+  const V xh = fmadd(xv - s, a, t);
+  const V gd = gv * d;
+  u = u + gd;
+  v = fmadd(gd, xh, v);
+  if (kPartial) {
+    fmadd(d, xh, dg).store_partial(dg_acc + i, r);
+    (db + d).store_partial(db_acc + i, r);
+  } else {
+    fmadd(d, xh, dg).store(dg_acc + i);
+    (db + d).store(db_acc + i);
+  }
+}
+
+RowSums row_backward_reduce(const float* dy, const float* x, const float* g, int64_t n, float sub,
+                            float scale, float shift, float* dg_acc, float* db_acc) {
+  const V s = V::set1(sub), a = V::set1(scale), t = V::set1(shift);
+  RowSums acc{0.0, 0.0};
+  for (int64_t start = 0; start < n; start += kStatBlock) {
+    const int64_t end = min_i64(n, start + kStatBlock);
+    V u0 = V::zero(), u1 = V::zero(), v0 = V::zero(), v1 = V::zero();
+    int64_t i = start;
+    for (; i + 2 * W <= end; i += 2 * W) {
+      row_bwd_reduce_step<false>(dy, x, g, dg_acc, db_acc, i, W, sub, s, a, t, u0, v0);
+      row_bwd_reduce_step<false>(dy, x, g, dg_acc, db_acc, i + W, W, sub, s, a, t, u1, v1);
+    }
+    if (i + W <= end) {
+      row_bwd_reduce_step<false>(dy, x, g, dg_acc, db_acc, i, W, sub, s, a, t, u0, v0);
+      i += W;
+    }
+    if (i < end) {
+      row_bwd_reduce_step<true>(dy, x, g, dg_acc, db_acc, i, static_cast<int>(end - i), sub, s, a,
+                                t, u1, v1);
+    }
+    acc.g_dy += (u0 + u1).sum();
+    acc.g_dy_xhat += (v0 + v1).sum();
+  }
+  return acc;
+}
+
+void row_backward_apply(const float* dy, const float* x, const float* g, float* dx, int64_t n,
+                        float sub, float scale, float shift, float k1, float k2, float k3,
+                        bool stream) {
+  const V s = V::set1(sub), a = V::set1(scale), t = V::set1(shift);
+  const V k1v = V::set1(k1), k2v = V::set1(k2), k3v = V::set1(k3);
+  elementwise(
+      dx, n, stream,
+      [&](int64_t i) {
+        const V xh = fmadd(V::load(x + i) - s, a, t);
+        return fmadd(k1v * V::load(g + i), V::load(dy + i), fmadd(k3v, xh, k2v));
+      },
+      [&](int64_t i, int r) {
+        const V xh = fmadd(V::load_partial(x + i, r, sub) - s, a, t);
+        return fmadd(k1v * V::load_partial(g + i, r, 0.0f), V::load_partial(dy + i, r, 0.0f),
+                     fmadd(k3v, xh, k2v));
+      });
+}
+
 }  // namespace
 
 const KernelTable& INSTNORM_TABLE_NAME() {
-  static const KernelTable table = {INSTNORM_ISA_NAME, W,          moments,
-                                    affine,            co_moments, backward_apply};
+  static const KernelTable table = {
+      INSTNORM_ISA_NAME,  W,
+      moments,            affine,
+      co_moments,         backward_apply,
+      col_moments,        col_co_moments,
+      col_affine,         col_backward_apply,
+      affine_elementwise, row_backward_reduce,
+      row_backward_apply};
   return table;
 }
 

@@ -14,7 +14,11 @@ typedef simde__mmask16 __mmask16;
 
 #include <cstring>
 
-static inline __m512 _mm512_mask_loadu_ps(__m512 src, __mmask16 k, const void* p) {
+// always_inline: an out-of-line copy of a function taking or returning
+// __m512 in a file compiled without -mavx512f trips GCC's -Wpsabi (an error
+// under -Werror), and GCC stops inlining these once they have many callers.
+
+static inline __attribute__((always_inline)) __m512 _mm512_mask_loadu_ps(__m512 src, __mmask16 k, const void* p) {
   float lanes[16];
   std::memcpy(lanes, &src, sizeof lanes);
   const float* q = static_cast<const float*>(p);
@@ -26,7 +30,7 @@ static inline __m512 _mm512_mask_loadu_ps(__m512 src, __mmask16 k, const void* p
   return r;
 }
 
-static inline void _mm512_mask_storeu_ps(void* p, __mmask16 k, __m512 v) {
+static inline __attribute__((always_inline)) void _mm512_mask_storeu_ps(void* p, __mmask16 k, __m512 v) {
   float lanes[16];
   std::memcpy(lanes, &v, sizeof lanes);
   float* q = static_cast<float*>(p);
@@ -35,7 +39,7 @@ static inline void _mm512_mask_storeu_ps(void* p, __mmask16 k, __m512 v) {
   }
 }
 
-static inline __m512d _mm512_cvtps_pd(__m256 v) {
+static inline __attribute__((always_inline)) __m512d _mm512_cvtps_pd(__m256 v) {
   float f[8];
   double d[8];
   std::memcpy(f, &v, sizeof f);
@@ -45,7 +49,7 @@ static inline __m512d _mm512_cvtps_pd(__m256 v) {
   return r;
 }
 
-static inline double _mm512_reduce_add_pd(__m512d v) {
+static inline __attribute__((always_inline)) double _mm512_reduce_add_pd(__m512d v) {
   double d[8];
   std::memcpy(d, &v, sizeof d);
   // A tree (halves, quarters, pairs); may differ from the hardware's order
@@ -55,4 +59,4 @@ static inline double _mm512_reduce_add_pd(__m512d v) {
   return d[0] + d[1];
 }
 
-static inline void _mm512_stream_ps(void* p, __m512 v) { std::memcpy(p, &v, sizeof v); }
+static inline __attribute__((always_inline)) void _mm512_stream_ps(void* p, __m512 v) { std::memcpy(p, &v, sizeof v); }

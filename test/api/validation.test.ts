@@ -51,9 +51,9 @@ const forwardCases: Case[] = [
   ['options as a Map', () => lib.instanceNorm(x(), SHAPE, new Map([['eps', 1]]) as never), TypeError, /options must be a plain object/],
   ['an unknown option', () => fwd(x(), SHAPE, { gama: f32(3) }), TypeError, /options.gama is not an option/],
   ['gamma as an array', () => fwd(x(), SHAPE, { gamma: [1, 1, 1] }), TypeError, /^options.gamma must be a Float32Array/],
-  ['gamma of the wrong length', () => fwd(x(), SHAPE, { gamma: f32(4) }), RangeError, /^options.gamma must have C = 3 elements, got 4/],
+  ['gamma of the wrong length', () => fwd(x(), SHAPE, { gamma: f32(4) }), RangeError, /^options.gamma must have C = 3 \(per channel\) or N\*C = 6 \(per sample\) elements, got 4/],
   ['beta as a Float64Array', () => fwd(x(), SHAPE, { beta: new Float64Array(3) }), TypeError, /^options.beta must be a Float32Array/],
-  ['beta of the wrong length', () => fwd(x(), SHAPE, { beta: f32(2) }), RangeError, /^options.beta must have C = 3 elements/],
+  ['beta of the wrong length', () => fwd(x(), SHAPE, { beta: f32(2) }), RangeError, /^options.beta must have C = 3 \(per channel\) or N\*C = 6/],
   ['eps negative', () => fwd(x(), SHAPE, { eps: -1e-5 }), RangeError, /^options.eps must be a finite number >= 0, got -0.00001/],
   ['eps NaN', () => fwd(x(), SHAPE, { eps: NaN }), RangeError, /^options.eps must be a finite number >= 0, got NaN/],
   ['eps Infinity', () => fwd(x(), SHAPE, { eps: Infinity }), RangeError, /^options.eps must be a finite number >= 0, got Infinity/],
@@ -182,7 +182,8 @@ describe('the native binding re-checks what it is handed', () => {
   it('rejects short buffers and bad dims without touching memory (defence in depth)', async () => {
     const { createRequire } = await import('node:module');
     const req = createRequire(import.meta.url);
-    let addon: { instanceNormForward: (...a: unknown[]) => void } | null = null;
+    type Fn = (...a: unknown[]) => void;
+    let addon: Record<'groupNormForward' | 'planeAffine' | 'channelsLastMoments' | 'layerNormForward', Fn> | null = null;
     try {
       addon = req('bindings')({ bindings: 'instnorm.node', module_root: process.cwd(),
         try: [['module_root', 'build-cmake', 'Release', 'bindings'], ['module_root', 'build', 'Release', 'bindings']] });
@@ -192,13 +193,27 @@ describe('the native binding re-checks what it is handed', () => {
     expect(addon, 'the native addon must be built for this suite').not.toBeNull();
     const a = addon!;
     const o = f32(24, SENTINEL);
-    expect(() => a.instanceNormForward(f32(10), o, 2, 3, 4, null, null, 1e-5, null, null)).toThrow(RangeError);
-    expect(() => a.instanceNormForward(x(), o, 2, 3, 4.5, null, null, 1e-5, null, null)).toThrow(RangeError);
-    expect(() => a.instanceNormForward(x(), new Float64Array(24), 2, 3, 4, null, null, 1e-5, null, null)).toThrow(TypeError);
-    expect(() => a.instanceNormForward(x(), o, 2, 3, 4, f32(2), null, 1e-5, null, null)).toThrow(RangeError);
-    expect(() => a.instanceNormForward(x(), o, 2 ** 40, 2 ** 40, 2 ** 40, null, null, 1e-5, null, null)).toThrow(RangeError);
-    expect(() => a.instanceNormForward(x(), o, 2, 3, 4, null, null, NaN, null, null)).toThrow(RangeError);
-    expect(() => a.instanceNormForward(x(), o)).toThrow(TypeError);
+    // groupNormForward(x, y, N, G, cpg, M, gamma, beta, perSample, blend, eps, mean, rstd)
+    const gn = (...args: unknown[]) => () => a.groupNormForward(...args);
+    expect(gn(f32(10), o, 2, 3, 1, 4, null, null, false, 0, 1e-5, null, null)).toThrow(RangeError);
+    expect(gn(x(), o, 2, 3, 1, 4.5, null, null, false, 0, 1e-5, null, null)).toThrow(RangeError);
+    expect(gn(x(), new Float64Array(24), 2, 3, 1, 4, null, null, false, 0, 1e-5, null, null)).toThrow(TypeError);
+    expect(gn(x(), o, 2, 3, 1, 4, f32(2), null, false, 0, 1e-5, null, null)).toThrow(RangeError);
+    expect(gn(x(), o, 2, 3, 1, 4, f32(3), null, true, 0, 1e-5, null, null)).toThrow(RangeError); // per sample needs N*C
+    expect(gn(x(), o, 2 ** 40, 2 ** 40, 1, 2 ** 40, null, null, false, 0, 1e-5, null, null)).toThrow(RangeError);
+    expect(gn(x(), o, 2, 3, 1, 4, null, null, false, 0, NaN, null, null)).toThrow(RangeError);
+    expect(gn(x(), o, 2, 3, 1, 4, null, null, false, Infinity, 1e-5, null, null)).toThrow(RangeError);
+    expect(gn(x(), o, 2, 1, 3, 4, null, null, 'no', 0, 1e-5, null, null)).toThrow(TypeError);
+    expect(gn(x(), o)).toThrow(TypeError);
+    // planeAffine(x, y, P, L, sub, scale, shift): coefficients must cover every run.
+    expect(() => a.planeAffine(x(), o, 6, 4, f32(6), f32(5), f32(6))).toThrow(RangeError);
+    expect(() => a.planeAffine(x(), o, 6, 4, f32(6), f32(6), new Float64Array(6))).toThrow(TypeError);
+    // channelsLastMoments(x, N, S, C, mean, m2): float64 outputs of N*C.
+    expect(() => a.channelsLastMoments(x(), 2, 4, 3, new Float64Array(6), new Float32Array(6))).toThrow(TypeError);
+    expect(() => a.channelsLastMoments(x(), 2, 4, 3, new Float64Array(6), new Float64Array(5))).toThrow(RangeError);
+    expect(() => a.layerNormForward(x(), o, 4, 7, null, null, 1e-5, null, null)).toThrow(RangeError);
+    const xs = x();
+    expect(() => a.layerNormForward(xs, o, 4, 6, null, null, 1e-5, null, xs)).toThrow(RangeError); // rstd aliases x
     expect(o.every((v) => v === SENTINEL)).toBe(true);
   });
 

@@ -1,0 +1,117 @@
+/**
+ * Mergeable statistics: moments() returns (count, mean, M2) per statistic
+ * in float64, and mergeMoments() combines two partial results exactly
+ * (Chan et al.'s parallel formula), so statistics can be gathered across
+ * worker threads, processes or machines with any transport and fed to
+ * batchNorm({ stats }) (a synchronised batch norm).
+ */
+import { active } from './backend';
+import { channelStats, unitMoments, type Dims } from './ops/compose';
+import { chan } from './ops/fold';
+import {
+  describe, float32, float64, integer, layout, optionsObject, planeShape, lengthOfArray,
+} from './validate';
+
+export interface Moments {
+  /** Elements behind each statistic. */
+  count: Float64Array;
+  mean: Float64Array;
+  /** Sum of squared deviations from the mean: variance = m2 / count (biased) or m2 / (count - 1). */
+  m2: Float64Array;
+}
+
+export type MomentsOver = 'instance' | 'batch' | 'layer' | 'group';
+
+export interface MomentsOptions {
+  /** Which axes a statistic covers. Default 'instance'. */
+  over?: MomentsOver;
+  /** For over: 'group'. */
+  groups?: number;
+  layout?: 'NCHW' | 'NHWC';
+}
+
+const OPTIONS = new Set(['over', 'groups', 'layout'] as const);
+const OVER = ['instance', 'batch', 'layer', 'group'];
+
+/**
+ * Statistics of x ([N, C, ...spatial] or channels-last): per (n, c) for
+ * 'instance' (length N*C), per c for 'batch' (C), per n for 'layer' (N),
+ * per (n, group) for 'group' (N*groups).
+ */
+export function moments(x: Float32Array, shape: readonly number[], options?: MomentsOptions): Moments {
+  const o = optionsObject(options, 'moments', OPTIONS);
+  const over = o.over === undefined || o.over === null ? 'instance' : o.over;
+  if (typeof over !== 'string') throw new TypeError(`options.over must be one of ${OVER.join(', ')}, got ${describe(over)}`);
+  if (!OVER.includes(over)) throw new RangeError(`options.over must be one of ${OVER.join(', ')}, got ${describe(over)}`);
+  const lay = layout(o.layout);
+  const s = planeShape(shape, 'shape', lay);
+  let groups = 0;
+  if (over === 'group') {
+    if (o.groups === undefined) throw new TypeError("moments: options.groups is required with over: 'group'");
+    groups = integer(o.groups, 'options.groups', 1, s.c);
+    if (s.c % groups !== 0) throw new RangeError(`options.groups must divide C = ${s.c}, got ${groups}`);
+  } else if (o.groups !== undefined) {
+    throw new TypeError(`moments: options.groups applies only to over: 'group' (got over: '${over}')`);
+  }
+  const xs = float32(x, 'x', s.numel, 'the product of shape');
+  const d: Dims = { n: s.n, c: s.c, s: s.m, layout: lay };
+  const k = active.kernels;
+  if (over === 'batch') {
+    const st = channelStats(k, xs, d);
+    return { count: new Float64Array(s.c).fill(st.count), mean: st.mean, m2: st.m2 };
+  }
+  if (over === 'layer' || (over === 'group' && lay === 'NCHW')) {
+    // Each statistic covers a contiguous run in memory (a sample, or a group
+    // of channels-first channels), in either layout for 'layer'.
+    const runs = over === 'layer' ? s.n : s.n * groups;
+    const len = s.numel / runs;
+    const mean = new Float64Array(runs);
+    const m2 = new Float64Array(runs);
+    k.planeMoments(xs, runs, len, mean, m2);
+    return { count: new Float64Array(runs).fill(len), mean, m2 };
+  }
+  const st = unitMoments(k, xs, d);
+  if (over === 'instance') return { count: new Float64Array(s.n * s.c).fill(s.m), mean: st.mean, m2: st.m2 };
+  // Channels-last groups: merge the channels of each group in order.
+  const cpg = s.c / groups;
+  const runs = s.n * groups;
+  const r: Moments = { count: new Float64Array(runs), mean: new Float64Array(runs), m2: new Float64Array(runs) };
+  for (let g = 0; g < runs; g++) {
+    let cnt = 0;
+    let mu = 0;
+    let q = 0;
+    for (let j = g * cpg; j < (g + 1) * cpg; j++) [cnt, mu, q] = chan(cnt, mu, q, s.m, st.mean[j], st.m2[j]);
+    r.count[g] = cnt;
+    r.mean[g] = mu;
+    r.m2[g] = q;
+  }
+  return r;
+}
+
+function momentsArg(v: unknown, name: string): Moments {
+  if (typeof v !== 'object' || v === null) throw new TypeError(`${name} must be a { count, mean, m2 } object, got ${describe(v)}`);
+  const o = v as Record<string, unknown>;
+  const count = o.count;
+  const n = ArrayBuffer.isView(count) ? lengthOfArray(count) : -1;
+  const c = float64(count, `${name}.count`, n, 'its own length');
+  return { count: c, mean: float64(o.mean, `${name}.mean`, n, `${name}.count.length`), m2: float64(o.m2, `${name}.m2`, n, `${name}.count.length`) };
+}
+
+/**
+ * Combines two partial results elementwise (same length): the moments of
+ * the union of the data behind a and b. Exact up to float64 rounding and
+ * independent of how the data was split.
+ */
+export function mergeMoments(a: Moments, b: Moments): Moments {
+  const x = momentsArg(a, 'a');
+  const y = momentsArg(b, 'b');
+  if (x.count.length !== y.count.length) {
+    throw new RangeError(`mergeMoments: a and b must have the same length, got ${x.count.length} and ${y.count.length}`);
+  }
+  const n = x.count.length;
+  const r: Moments = { count: new Float64Array(n), mean: new Float64Array(n), m2: new Float64Array(n) };
+  for (let i = 0; i < n; i++) {
+    [r.count[i], r.mean[i], r.m2[i]] = chan(x.count[i], x.mean[i], x.m2[i], y.count[i], y.mean[i], y.m2[i]);
+  }
+  return r;
+}

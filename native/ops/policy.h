@@ -1,0 +1,82 @@
+// Shared decisions of the ops layer: when to use threads, when to stream
+// outputs past the cache, how to cut work into fixed chunks, per-thread
+// scratch, and the double-precision helpers every op folds coefficients with.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "../runtime/thread_pool.h"
+#include "stats.h"
+
+namespace instnorm {
+namespace ops {
+
+// Below this many elements a call stays on the calling thread: waking the
+// pool costs ~15 us on the development VM, and 2 threads only beat 1 from
+// about 256Ki elements (1 MiB) on (measured: 1x4xM forward, 1 vs 2 threads,
+// 16Ki: 4.8 vs 17 us; 64Ki: 15 vs 18 us; 128Ki: 32 vs 34 us; 256Ki: 55 vs 40 us).
+constexpr int64_t kParallelMin = int64_t{1} << 18;
+
+inline bool serial(int64_t numel, int threads) {
+  return threads <= 1 || numel < kParallelMin;
+}
+
+// Outputs this large are written with non-temporal stores: input and output
+// together no longer fit a typical last-level cache, and streaming skips the
+// read-for-ownership of every output line. Below it, plain stores win (the
+// data is cache-resident). Measured with scripts/bench-kernels.sh on a 32 MiB
+// L3: streaming is 25-30% faster at 16 MiB, 10-20% slower at 4-8 MiB.
+// Small runs never stream: each kernel call ends with a store fence, and
+// partial cache lines at run edges defeat write combining.
+constexpr int64_t kStreamMinBytes = int64_t{16} << 20;
+constexpr int64_t kStreamMinRun = int64_t{1} << 14;
+inline bool streaming(int64_t numel, int64_t run) {
+  return numel * 4 >= kStreamMinBytes && run >= kStreamMinRun;
+}
+
+// f(t) for t in [0, tasks): on the calling thread for small work, else on
+// the pool. Either way every task does the same arithmetic, so results do
+// not depend on the choice.
+template <class F>
+void run_tasks(int threads, int64_t numel, int64_t tasks, F&& f) {
+  if (serial(numel, threads)) {
+    for (int64_t t = 0; t < tasks; ++t) f(t);
+  } else {
+    runtime::parallel_for(threads, tasks, f);
+  }
+}
+
+inline int64_t chunks_of(int64_t m) { return (m + kChunk - 1) / kChunk; }
+inline int64_t chunk_len(int64_t m, int64_t j) {
+  return m - j * kChunk < kChunk ? m - j * kChunk : kChunk;
+}
+
+// Per-calling-thread scratch, grown and never shrunk: no allocation once a
+// shape has been seen.
+template <class T>
+T* scratch(std::vector<T>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+  return v.data();
+}
+
+// 1/sqrt(var + eps). A constant run with eps == 0 has no defined xhat; it
+// gets rstd = +inf and xhat is taken as 0 (output beta, zero gradient).
+inline double rstd_of(double m2, double count, double eps) {
+  return 1.0 / std::sqrt(m2 / count + eps);
+}
+
+// A double mean split as hi + lo: x - hi is exact for x near the mean, and
+// lo is folded into a constant term, so an offset of 1e4 does not cost the
+// half-ulp (~5e-4) that a single fp32 mean would.
+struct SplitMean {
+  float hi;
+  double lo;
+};
+inline SplitMean split(double mean) {
+  const float hi = static_cast<float>(mean);
+  return {hi, mean - static_cast<double>(hi)};
+}
+
+}  // namespace ops
+}  // namespace instnorm
