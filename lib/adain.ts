@@ -18,9 +18,9 @@ export interface AdaINOptions {
   /** Blend with the content: y = alpha * adain + (1 - alpha) * content. Default 1, in [0, 1]. */
   alpha?: number;
   /**
-   * Style standard deviation from the unbiased variance (divide by count - 1),
-   * as the popular PyTorch AdaIN code does. Default false: the biased
-   * variance, as instance norm uses.
+   * Content and style variances unbiased (divide by count - 1), as the
+   * widely used PyTorch AdaIN code (torch.var) does. Default false: biased
+   * variances, as instance norm uses.
    */
   unbiased?: boolean;
   out?: Float32Array;
@@ -61,8 +61,10 @@ function common(
   const eps = epsilon(o.eps);
   const alpha = numberIn(o.alpha, 'options.alpha', 0, 1, 1);
   const unbiased = boolean(o.unbiased, 'options.unbiased', false);
-  if (unbiased && ss.m < 2) {
-    throw new RangeError(`${fn}: options.unbiased needs at least 2 style elements per plane, got ${ss.m}`);
+  if (unbiased && (ss.m < 2 || cs.m < 2)) {
+    throw new RangeError(
+      `${fn}: options.unbiased needs at least 2 elements per plane, got ${Math.min(ss.m, cs.m)} (${ss.m < 2 ? 'style' : 'content'})`,
+    );
   }
   const c = float32(content, 'content', cs.numel, 'the product of contentShape');
   const s = float32(style, 'style', ss.numel, 'the product of styleShape');
@@ -78,15 +80,21 @@ function styleAffine(a: Call) {
   const sigma = new Float64Array(units);
   const div = a.unbiased ? a.ss.m - 1 : a.ss.m;
   for (let u = 0; u < units; u++) sigma[u] = Math.sqrt(st.m2[u] / div + a.eps);
+  // With unbiased variances the content is normalized by
+  // sqrt(m2/(M-1) + eps) = sqrt(M/(M-1)) sqrt(m2/M + eps (M-1)/M): instance
+  // norm with eps scaled and the output scaled by k = sqrt((M-1)/M).
+  const m = a.cs.m;
+  const k = a.unbiased ? Math.sqrt((m - 1) / m) : 1;
+  const contentEps = a.unbiased ? (a.eps * (m - 1)) / m : a.eps;
   const nc = a.cs.n * a.cs.c;
   const gamma = new Float32Array(nc);
   const beta = new Float32Array(nc);
   for (let u = 0; u < nc; u++) {
     const su = a.ss.n === 1 ? u % a.cs.c : u;
-    gamma[u] = a.alpha * sigma[su];
+    gamma[u] = a.alpha * k * sigma[su];
     beta[u] = a.alpha * st.mean[su];
   }
-  return { mean: st.mean, sigma, div, gamma, beta };
+  return { mean: st.mean, sigma, div, gamma, beta, k, contentEps };
 }
 
 /**
@@ -107,7 +115,7 @@ export function adaIN(
   const sa = styleAffine(a);
   groupForward(active.kernels, {
     x: a.content, y, d: dims(a.cs, a.lay), groups: a.cs.c, gamma: sa.gamma, beta: sa.beta, perSample: true,
-    blend: 1 - a.alpha, eps: a.eps, mean: null, rstd: null,
+    blend: 1 - a.alpha, eps: sa.contentEps, mean: null, rstd: null,
   });
   return y;
 }
@@ -132,7 +140,7 @@ export function adaINBackward(
   const dcontent = dc ?? new Float32Array(a.cs.numel);
   groupBackward(active.kernels, {
     dy: dys, x: a.content, dx: dcontent, dgamma, dbeta, d: dims(a.cs, a.lay), groups: a.cs.c, gamma: sa.gamma,
-    perSample: true, blend: 1 - a.alpha, mean: null, rstd: null, eps: a.eps,
+    perSample: true, blend: 1 - a.alpha, mean: null, rstd: null, eps: sa.contentEps,
   });
   // y depends on the style through sigma_s (coefficient alpha * xhat) and
   // mu_s (coefficient alpha); a broadcast style collects every sample's share.
@@ -141,7 +149,7 @@ export function adaINBackward(
   const dmu = new Float64Array(units);
   for (let u = 0; u < nc; u++) {
     const su = a.ss.n === 1 ? u % a.cs.c : u;
-    dsigma[su] += a.alpha * dgamma[u];
+    dsigma[su] += a.alpha * sa.k * dgamma[u];
     dmu[su] += a.alpha * dbeta[u];
   }
   // d sigma / d s_i = (s_i - mu_s) / (div * sigma);  d mu / d s_i = 1 / count.
