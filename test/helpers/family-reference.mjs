@@ -53,9 +53,10 @@ export function toNCHW(x, shape) {
 
 /**
  * Statistics of the sets `set[e]` (in [0, S)) and xhat of every element.
- * @param {Arr} x @param {Int32Array} set @param {number} S @param {number} eps
+ * `variance` is m2 / (count - ddof): biased (ddof 0) unless asked.
+ * @param {Arr} x @param {Int32Array} set @param {number} S @param {number} eps @param {number} [ddof]
  */
-function normalizeSets(x, set, S, eps) {
+function normalizeSets(x, set, S, eps, ddof = 0) {
   const count = new Float64Array(S);
   const sum = new Float64Array(S);
   const first = new Float64Array(S).fill(NaN);
@@ -74,7 +75,7 @@ function normalizeSets(x, set, S, eps) {
   const variance = new Float64Array(S);
   const rstd = new Float64Array(S);
   for (let s = 0; s < S; s++) {
-    variance[s] = m2[s] / count[s];
+    variance[s] = m2[s] / (count[s] - ddof);
     rstd[s] = 1 / Math.sqrt(variance[s] + eps);
   }
   const xhat = new Float64Array(x.length);
@@ -87,10 +88,11 @@ function normalizeSets(x, set, S, eps) {
 
 /**
  * dx of xhat = (x - mean_s) * rstd_s given dL/dxhat: the textbook
- * r * (g - mean_s(g) - xhat * mean_s(g * xhat)). Zero where rstd is infinite.
- * @param {Float64Array} dxhat @param {Float64Array} xhat @param {Int32Array} set @param {Float64Array} rstd @param {Float64Array} count
+ * r * (g - mean_s(g) - xhat * sum_s(g * xhat) / (count - ddof)), ddof 1 when
+ * rstd came from the unbiased variance. Zero where rstd is infinite.
+ * @param {Float64Array} dxhat @param {Float64Array} xhat @param {Int32Array} set @param {Float64Array} rstd @param {Float64Array} count @param {number} [ddof]
  */
-function setsBackward(dxhat, xhat, set, rstd, count) {
+function setsBackward(dxhat, xhat, set, rstd, count, ddof = 0) {
   const S = rstd.length;
   const sg = new Float64Array(S);
   const sgx = new Float64Array(S);
@@ -99,12 +101,14 @@ function setsBackward(dxhat, xhat, set, rstd, count) {
     sgx[set[e]] += dxhat[e] * xhat[e];
   }
   const dx = new Float64Array(xhat.length);
+  let scale = 0;
   for (let e = 0; e < xhat.length; e++) {
     const s = set[e];
     const r = rstd[s];
-    dx[e] = r === Infinity ? 0 : r * (dxhat[e] - sg[s] / count[s] - (xhat[e] * sgx[s]) / count[s]);
+    dx[e] = r === Infinity ? 0 : r * (dxhat[e] - sg[s] / count[s] - (xhat[e] * sgx[s]) / (count[s] - ddof));
+    if (r !== Infinity) scale = Math.max(scale, r * Math.abs(dxhat[e]));
   }
-  return dx;
+  return { dx, scale };
 }
 
 /** Set index per element of an NCHW tensor for the per-channel ops. */
@@ -138,18 +142,27 @@ function affine(xhat, a, gamma, beta) {
   return y;
 }
 
-/** dxhat, dgamma, dbeta of the affine step. */
+/**
+ * dxhat, dgamma, dbeta of the affine step, and the scales of the two sums:
+ * the largest sqrt(sum of squared terms) over the parameters.
+ */
 function affineBackward(dy, xhat, a, gamma, P) {
   const dxhat = new Float64Array(dy.length);
   const dgamma = new Float64Array(P);
   const dbeta = new Float64Array(P);
+  const sqG = new Float64Array(P);
+  const sqB = new Float64Array(P);
   for (let e = 0; e < dy.length; e++) {
     dxhat[e] = dy[e] * (gamma ? gamma[a[e]] : 1);
     dgamma[a[e]] += dy[e] * xhat[e];
     dbeta[a[e]] += dy[e];
+    sqG[a[e]] += (dy[e] * xhat[e]) ** 2;
+    sqB[a[e]] += dy[e] ** 2;
   }
-  return { dxhat, dgamma, dbeta };
+  return { dxhat, dgamma, dbeta, sqG, sqB };
 }
+
+const rootMax = (sq) => Math.sqrt(sq.reduce((m, v) => Math.max(m, v), 0));
 
 // ---------------------------------------------------------------------------
 // Instance norm (per-channel or per-sample affine) and group norm.
@@ -178,8 +191,9 @@ export function refGroupNormBackward(dy, x, shape, groups, o = {}) {
   const set = channelSets(shape, 'group', groups);
   const st = normalizeSets(x, set, N * groups, eps);
   const perSample = o.perSample ?? (!!o.gamma && o.gamma.length === N * C && N > 1);
-  const { dxhat, dgamma, dbeta } = affineBackward(dy, st.xhat, affineIndex(shape, perSample), o.gamma, perSample ? N * C : C);
-  return { dx: setsBackward(dxhat, st.xhat, set, st.rstd, st.count), dgamma, dbeta };
+  const { dxhat, dgamma, dbeta, sqG, sqB } = affineBackward(dy, st.xhat, affineIndex(shape, perSample), o.gamma, perSample ? N * C : C);
+  const b = setsBackward(dxhat, st.xhat, set, st.rstd, st.count);
+  return { dx: b.dx, dgamma, dbeta, scales: { dx: b.scale, dgamma: rootMax(sqG), dbeta: rootMax(sqB) } };
 }
 
 /** @param {Arr} x @param {readonly number[]} shape @param {{ gamma?: Arr | null, beta?: Arr | null, eps?: number }} [o] */
@@ -195,14 +209,23 @@ export function refInstanceNormBackward(dy, x, shape, o = {}) {
 // ---------------------------------------------------------------------------
 // Layer norm (F.layer_norm): normalize over the last k dims, elementwise affine.
 
+/** Row index (the set) and position within the row (the affine index) of each element. */
+function layerIndex(n, L) {
+  const set = new Int32Array(n);
+  const a = new Int32Array(n);
+  for (let e = 0, r = 0; e < n; e += L, r++) {
+    set.fill(r, e, e + L);
+    for (let i = 0; i < L; i++) a[e + i] = i;
+  }
+  return { set, a };
+}
+
 /** @param {Arr} x @param {readonly number[]} shape @param {number} k @param {{ gamma?: Arr | null, beta?: Arr | null, eps?: number }} [o] */
 export function refLayerNorm(x, shape, k, o = {}) {
   const L = prod(shape.slice(shape.length - k));
   const R = x.length / L;
-  const set = new Int32Array(x.length);
-  for (let r = 0; r < R; r++) set.fill(r, r * L, (r + 1) * L);
+  const { set, a } = layerIndex(x.length, L);
   const st = normalizeSets(x, set, R, o.eps ?? 1e-5);
-  const a = Int32Array.from({ length: x.length }, (_, e) => e % L);
   return { y: affine(st.xhat, a, o.gamma, o.beta), mean: st.mean, rstd: st.rstd, xhat: st.xhat };
 }
 
@@ -210,12 +233,11 @@ export function refLayerNorm(x, shape, k, o = {}) {
 export function refLayerNormBackward(dy, x, shape, k, o = {}) {
   const L = prod(shape.slice(shape.length - k));
   const R = x.length / L;
-  const set = new Int32Array(x.length);
-  for (let r = 0; r < R; r++) set.fill(r, r * L, (r + 1) * L);
+  const { set, a } = layerIndex(x.length, L);
   const st = normalizeSets(x, set, R, o.eps ?? 1e-5);
-  const a = Int32Array.from({ length: x.length }, (_, e) => e % L);
-  const { dxhat, dgamma, dbeta } = affineBackward(dy, st.xhat, a, o.gamma, L);
-  return { dx: setsBackward(dxhat, st.xhat, set, st.rstd, st.count), dgamma, dbeta };
+  const { dxhat, dgamma, dbeta, sqG, sqB } = affineBackward(dy, st.xhat, a, o.gamma, L);
+  const b = setsBackward(dxhat, st.xhat, set, st.rstd, st.count);
+  return { dx: b.dx, dgamma, dbeta, scales: { dx: b.scale, dgamma: rootMax(sqG), dbeta: rootMax(sqB) } };
 }
 
 // ---------------------------------------------------------------------------
@@ -278,13 +300,14 @@ export function refBatchNormBackward(dy, x, shape, o = {}) {
   const a = affineIndex(shape, false);
   if (o.training) {
     const st = normalizeSets(x, set, C, eps);
-    const { dxhat, dgamma, dbeta } = affineBackward(dy, st.xhat, a, o.gamma, C);
-    return { dx: setsBackward(dxhat, st.xhat, set, st.rstd, st.count), dgamma, dbeta };
+    const { dxhat, dgamma, dbeta, sqG, sqB } = affineBackward(dy, st.xhat, a, o.gamma, C);
+    const b = setsBackward(dxhat, st.xhat, set, st.rstd, st.count);
+    return { dx: b.dx, dgamma, dbeta, scales: { dx: b.scale, dgamma: rootMax(sqG), dbeta: rootMax(sqB) } };
   }
   const { xhat, rstd } = refBatchNorm(x, shape, { ...o, training: false });
-  const { dxhat, dgamma, dbeta } = affineBackward(dy, xhat, a, o.gamma, C);
+  const { dxhat, dgamma, dbeta, sqG, sqB } = affineBackward(dy, xhat, a, o.gamma, C);
   const dx = dxhat.map((g, e) => g * rstd[set[e]]);
-  return { dx, dgamma, dbeta };
+  return { dx, dgamma, dbeta, scales: { dx: 0, dgamma: rootMax(sqG), dbeta: rootMax(sqB) } };
 }
 
 // ---------------------------------------------------------------------------
@@ -317,11 +340,16 @@ export function refConditionalInstanceNormBackward(dy, x, shape, condition, gamm
     dgammaTable[condition[n] * C + c] += g.dgamma[n * C + c];
     dbetaTable[condition[n] * C + c] += g.dbeta[n * C + c];
   }
-  return { dx: g.dx, dgammaTable, dbetaTable };
+  // Rows sum over up to N samples: scale the per-sample term norms by sqrt(N).
+  const k = Math.sqrt(N);
+  return { dx: g.dx, dgammaTable, dbetaTable, scales: { dx: g.scales.dx, dgammaTable: k * g.scales.dgamma, dbetaTable: k * g.scales.dbeta } };
 }
 
 // ---------------------------------------------------------------------------
-// AdaIN.
+// AdaIN. With `unbiased: true` BOTH the content's and the style's variances
+// are unbiased (divide by count - 1), as torch.var in the widely copied
+// PyTorch AdaIN code (README; this supersedes .tmp/issue3-api.md, which
+// named only the style's).
 
 /** Per-plane mean and sigma = sqrt(var + eps) of the style (biased or unbiased var). */
 function styleStats(style, styleShape, eps, unbiased) {
@@ -353,7 +381,7 @@ export function refAdaIN(content, contentShape, style, styleShape, o = {}) {
   const eps = o.eps ?? 1e-5;
   const alpha = o.alpha ?? 1;
   const ss = styleStats(style, styleShape, eps, !!o.unbiased);
-  const st = normalizeSets(content, channelSets(contentShape, 'instance'), N * C, eps);
+  const st = normalizeSets(content, channelSets(contentShape, 'instance'), N * C, eps, o.unbiased ? 1 : 0);
   const y = new Float64Array(content.length);
   for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
     const q = (Ns === 1 ? 0 : n) * C + c;
@@ -377,10 +405,13 @@ export function refAdaINBackward(dy, content, contentShape, style, styleShape, o
   const alpha = o.alpha ?? 1;
   const ss = styleStats(style, styleShape, eps, !!o.unbiased);
   const set = channelSets(contentShape, 'instance');
-  const st = normalizeSets(content, set, N * C, eps);
+  const ddof = o.unbiased ? 1 : 0;
+  const st = normalizeSets(content, set, N * C, eps, ddof);
   const dxhat = new Float64Array(content.length);
   const dmu = new Float64Array(Ns * C);
   const dsigma = new Float64Array(Ns * C);
+  const sqMu = new Float64Array(Ns * C);
+  const sqSigma = new Float64Array(Ns * C);
   for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
     const q = (Ns === 1 ? 0 : n) * C + c;
     for (let i = 0; i < M; i++) {
@@ -389,18 +420,27 @@ export function refAdaINBackward(dy, content, contentShape, style, styleShape, o
       dxhat[e] = dt * ss.sigma[q];
       dmu[q] += dt;
       dsigma[q] += dt * st.xhat[e];
+      sqMu[q] += dt * dt;
+      sqSigma[q] += (dt * st.xhat[e]) ** 2;
     }
   }
-  const dcontent = setsBackward(dxhat, st.xhat, set, st.rstd, st.count);
-  for (let e = 0; e < dcontent.length; e++) dcontent[e] += (1 - alpha) * dy[e];
+  const b = setsBackward(dxhat, st.xhat, set, st.rstd, st.count, ddof);
+  const dcontent = b.dx;
+  let scaleC = b.scale;
+  for (let e = 0; e < dcontent.length; e++) {
+    dcontent[e] += (1 - alpha) * dy[e];
+    scaleC = Math.max(scaleC, (1 - alpha) * Math.abs(dy[e]));
+  }
   const dstyle = new Float64Array(style.length);
+  let scaleS = 0;
   for (let q = 0; q < Ns * C; q++) {
     for (let i = 0; i < ss.Ms; i++) {
       const j = q * ss.Ms + i;
       dstyle[j] = dmu[q] / ss.Ms + (dsigma[q] * ss.dev[j]) / (ss.D * ss.sigma[q]);
+      scaleS = Math.max(scaleS, Math.sqrt(sqMu[q]) / ss.Ms + (Math.sqrt(sqSigma[q]) * Math.abs(ss.dev[j])) / (ss.D * ss.sigma[q]));
     }
   }
-  return { dcontent, dstyle };
+  return { dcontent, dstyle, scales: { dcontent: scaleC, dstyle: scaleS } };
 }
 
 // ---------------------------------------------------------------------------
@@ -449,6 +489,15 @@ export const fwdErr = (y, ref) => maxAbsDiff(y, ref) / (1 + maxAbs(ref));
 
 /** Backward error: max |g - ref| relative to max |ref|. */
 export const relErr = (g, ref) => maxAbsDiff(g, ref) / Math.max(1e-30, maxAbs(ref));
+
+/**
+ * Backward error for results that are sums with cancellation: max |g - ref|
+ * relative to the larger of max |ref| and `scale`, the size of the terms
+ * (the reference backward's `scales`). For random data the two agree; when
+ * a sum cancels (a dgamma that happens to be ~0, dx of a 2-element group,
+ * dy proportional to x) float32 cannot do better than the terms' size.
+ */
+export const relErrScaled = (g, ref, scale = 0) => maxAbsDiff(g, ref) / Math.max(1e-30, maxAbs(ref), scale);
 
 /**
  * Central finite differences of a scalar loss with respect to every entry of
