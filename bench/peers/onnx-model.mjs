@@ -1,5 +1,6 @@
-// Builds a one-node ONNX model (InstanceNormalization, opset 17) as protobuf
-// bytes, so the benchmark needs no model file and no protobuf library.
+// Builds one-node ONNX models (InstanceNormalization, opset 17; any operator
+// via nodeModel) as protobuf bytes, so the benchmark needs no model file and
+// no protobuf library.
 // Field numbers are those of onnx.proto (ModelProto, GraphProto, ...).
 
 const WIRE_VARINT = 0;
@@ -54,5 +55,31 @@ export function instanceNormModel(shape, eps) {
   ];
   const opset = [...strField(1, ''), ...intField(2, 17)];
   const model = [...intField(1, 8), ...strField(2, 'instnorm-bench'), ...bytesField(7, graph), ...bytesField(8, opset)];
+  return Uint8Array.from(model);
+}
+
+const ATTRIBUTE_INT = 2;
+
+/**
+ * ONNX model bytes for one node of any operator (default domain).
+ * inputs/outputs: [name, dims] pairs, in the operator's argument order;
+ * attrs: { name: number }, encoded as INT when Number.isInteger and the
+ * name is listed in `ints`, else as FLOAT.
+ */
+export function nodeModel({ op, opset, inputs, outputs, attrs = {}, ints = [] }) {
+  const attrMsgs = Object.entries(attrs).map(([name, v]) => (ints.includes(name)
+    ? [...strField(1, name), ...intField(3, v), ...intField(20, ATTRIBUTE_INT)]
+    : [...strField(1, name), ...floatField(2, v), ...intField(20, ATTRIBUTE_FLOAT)]));
+  const node = [
+    ...inputs.flatMap(([n]) => strField(1, n)), ...outputs.flatMap(([n]) => strField(2, n)),
+    ...strField(3, 'n0'), ...strField(4, op), ...attrMsgs.flatMap((a) => bytesField(5, a)),
+  ];
+  const graph = [
+    ...bytesField(1, node), ...strField(2, op),
+    ...inputs.flatMap(([n, d]) => bytesField(11, valueInfo(n, d))),
+    ...outputs.flatMap(([n, d]) => bytesField(12, valueInfo(n, d))),
+  ];
+  const opsetMsg = [...strField(1, ''), ...intField(2, opset)];
+  const model = [...intField(1, 8), ...strField(2, 'instnorm-bench'), ...bytesField(7, graph), ...bytesField(8, opsetMsg)];
   return Uint8Array.from(model);
 }
