@@ -7,7 +7,7 @@
  */
 import { active } from './backend';
 import { channelStats, unitMoments, type Dims } from './ops/compose';
-import { chan } from './ops/fold';
+import { mergeInto } from './ops/fold';
 import {
   describe, float32, float64, integer, layout, optionsObject, planeShape, lengthOfArray,
 } from './validate';
@@ -76,14 +76,11 @@ export function moments(x: Float32Array, shape: readonly number[], options?: Mom
   const cpg = s.c / groups;
   const runs = s.n * groups;
   const r: Moments = { count: new Float64Array(runs), mean: new Float64Array(runs), m2: new Float64Array(runs) };
+  const acc = new Float64Array(3);
   for (let g = 0; g < runs; g++) {
-    let cnt = 0;
-    let mu = 0;
-    let q = 0;
-    for (let j = g * cpg; j < (g + 1) * cpg; j++) [cnt, mu, q] = chan(cnt, mu, q, s.m, st.mean[j], st.m2[j]);
-    r.count[g] = cnt;
-    r.mean[g] = mu;
-    r.m2[g] = q;
+    acc.fill(0);
+    for (let j = g * cpg; j < (g + 1) * cpg; j++) mergeInto(acc, s.m, st.mean[j], st.m2[j]);
+    [r.count[g], r.mean[g], r.m2[g]] = acc;
   }
   return r;
 }
@@ -110,8 +107,13 @@ export function mergeMoments(a: Moments, b: Moments): Moments {
   }
   const n = x.count.length;
   const r: Moments = { count: new Float64Array(n), mean: new Float64Array(n), m2: new Float64Array(n) };
+  const acc = new Float64Array(3);
   for (let i = 0; i < n; i++) {
-    [r.count[i], r.mean[i], r.m2[i]] = chan(x.count[i], x.mean[i], x.m2[i], y.count[i], y.mean[i], y.m2[i]);
+    acc[0] = x.count[i];
+    acc[1] = x.mean[i];
+    acc[2] = x.m2[i];
+    mergeInto(acc, y.count[i], y.mean[i], y.m2[i]);
+    [r.count[i], r.mean[i], r.m2[i]] = acc;
   }
   return r;
 }

@@ -8,7 +8,7 @@
 import type { Kernels } from '../kernels';
 import type { Layout } from '../validate';
 import {
-  affineCoeffs, chan, gradCoeffs, groupGrads, rstdOf, setAffine, type CoStats,
+  affineCoeffs, gradCoeffs, mergeInto, groupGrads, rstdOf, setAffine, type CoStats,
 } from './fold';
 
 type F32 = Float32Array;
@@ -83,11 +83,11 @@ export function groupForward(k: Kernels, a: GroupForwardArgs): void {
   const st = unitMoments(k, a.x, d);
   const units = d.n * d.c;
   const co = affineCoeffs(units);
+  const acc = new Float64Array(3);
   for (let u0 = 0, grp = 0; u0 < units; u0 += cpg, grp++) {
-    let cnt = 0;
-    let mu = 0;
-    let m2 = 0;
-    for (let j = u0; j < u0 + cpg; j++) [cnt, mu, m2] = chan(cnt, mu, m2, d.s, st.mean[j], st.m2[j]);
+    acc.fill(0);
+    for (let j = u0; j < u0 + cpg; j++) mergeInto(acc, d.s, st.mean[j], st.m2[j]);
+    const [cnt, mu, m2] = acc;
     const r = rstdOf(m2, cnt, a.eps);
     if (a.mean) a.mean[grp] = mu;
     if (a.rstd) a.rstd[grp] = r;
@@ -130,17 +130,14 @@ export function channelStats(
   const st = unitMoments(k, x, d);
   const mean = new Float64Array(d.c);
   const m2 = new Float64Array(d.c);
-  let count = 0;
+  const acc = new Float64Array(3);
   for (let ch = 0; ch < d.c; ch++) {
-    let cnt = 0;
-    let mu = 0;
-    let q = 0;
-    for (let i = 0; i < d.n; i++) [cnt, mu, q] = chan(cnt, mu, q, d.s, st.mean[i * d.c + ch], st.m2[i * d.c + ch]);
-    mean[ch] = mu;
-    m2[ch] = q;
-    count = cnt;
+    acc.fill(0);
+    for (let i = 0; i < d.n; i++) mergeInto(acc, d.s, st.mean[i * d.c + ch], st.m2[i * d.c + ch]);
+    mean[ch] = acc[1];
+    m2[ch] = acc[2];
   }
-  return { count, mean, m2 };
+  return { count: d.n * d.s, mean, m2 };
 }
 
 export interface BatchForwardArgs {

@@ -10,11 +10,29 @@
 export function chan(
   ca: number, ma: number, qa: number, cb: number, mb: number, qb: number,
 ): [count: number, mean: number, m2: number] {
-  if (ca === 0) return [cb, mb, qb];
-  if (cb === 0) return [ca, ma, qa];
+  const acc = new Float64Array([ca, ma, qa]);
+  mergeInto(acc, cb, mb, qb);
+  return [acc[0], acc[1], acc[2]];
+}
+
+/**
+ * acc = [count, mean, M2] merged in place with (cb, mb, qb) (Chan et al.).
+ * In place, so loops over thousands of statistics allocate nothing.
+ */
+export function mergeInto(acc: Float64Array, cb: number, mb: number, qb: number): void {
+  const ca = acc[0];
+  if (cb === 0) return;
+  if (ca === 0) {
+    acc[0] = cb;
+    acc[1] = mb;
+    acc[2] = qb;
+    return;
+  }
   const n = ca + cb;
-  const d = mb - ma;
-  return [n, ma + d * (cb / n), qa + qb + d * d * (ca * cb / n)];
+  const d = mb - acc[1];
+  acc[0] = n;
+  acc[1] += d * (cb / n);
+  acc[2] += qb + d * d * (ca * cb / n);
 }
 
 export const rstdOf = (m2: number, count: number, eps: number): number => 1 / Math.sqrt(m2 / count + eps);
@@ -92,11 +110,13 @@ export function groupGrads(
 ): { dgamma: Float64Array; dbeta: Float64Array } {
   const dgamma = new Float64Array(runs);
   const dbeta = new Float64Array(runs);
+  const acc = new Float64Array(3);
   for (let u0 = 0, grp = 0; u0 < runs; u0 += cpg, grp++) {
-    let cnt = 0;
-    let mu = 0;
-    let m2 = 0;
-    for (let j = u0; j < u0 + cpg; j++) [cnt, mu, m2] = chan(cnt, mu, m2, s.count, s.meanX[j], s.m2X[j]);
+    acc.fill(0);
+    for (let j = u0; j < u0 + cpg; j++) mergeInto(acc, s.count, s.meanX[j], s.m2X[j]);
+    const cnt = acc[0];
+    const mu = acc[1];
+    const m2 = acc[2];
     const r = savedRstd ? savedRstd[grp] : rstdOf(m2, cnt, eps);
     const hi = Math.fround(mu);
     const lo = mu - hi;
