@@ -284,16 +284,21 @@ void backward_apply(const float* dy, const float* x, float* dx, int64_t n,
 
 
 // ---------------------------------------------------------------------------
-// Channels-last (column) kernels: a rows x C block, row stride C. Vectors run
-// across columns; a channel tile of NV vectors (NV * W columns) keeps its
-// accumulators or coefficients in registers while the loop walks its rows.
-// The last tile of a row may be narrower: kTail marks that its last vector
-// holds only `tail` columns, loaded and stored with partial (masked)
-// operations, so nothing past column C - 1 of the last row is touched.
-// Lanes of different columns never mix, so whatever a partial load puts in
-// the unused lanes is simply never looked at.
+// Channels-last (column) kernels: a rows x C block, row stride C, column c
+// is channel c.
+//
+// Statistics: vectors run across columns; a channel tile of NV vectors
+// (NV * W columns) keeps its accumulators in registers while the loop walks
+// its rows. The last tile of a row may be narrower: kTail marks that its
+// last vector holds only `tail` columns, loaded with partial (masked) loads,
+// so nothing past column C - 1 of the last row is read. Lanes of different
+// columns never mix, so whatever a partial load puts in the unused lanes is
+// never looked at. (Walking the block in memory order instead, with the
+// accumulators in memory, reads DRAM ~10% faster for C of 64-256 but runs
+// at half the speed from cache: two stores per vector.)
 
 constexpr int64_t kColBlock = 256;   // rows per statistics block
+constexpr int64_t kColSub = 32;      // rows per register partial sum
 constexpr int64_t kPivotRows = 16;   // rows averaged for the first pivot
 
 template <int N>
@@ -324,26 +329,14 @@ inline void with_tile(int64_t cols, F f) {
   }
 }
 
-// Vector J of a tile at p (a row, or a coefficient array); zero for J >= NV.
+// Vector J (< NV) of a tile row at p.
 template <int J, int NV, bool kTail>
 inline V tload(const float* p, int tail) {
-  if constexpr (J >= NV) {
-    return V::zero();
-  } else if constexpr (kTail && J == NV - 1) {
+  static_assert(J < NV, "vector outside the tile");
+  if constexpr (kTail && J == NV - 1) {
     return V::load_partial(p + J * W, tail, 0.0f);
   } else {
     return V::load(p + J * W);
-  }
-}
-
-template <int J, int NV, bool kTail, bool kStream>
-inline void tstore(const V& v, float* p, int tail) {
-  if constexpr (kTail && J == NV - 1) {
-    v.store_partial(p + J * W, tail);
-  } else if constexpr (kStream) {
-    v.stream(p + J * W);
-  } else {
-    v.store(p + J * W);
   }
 }
 
@@ -389,45 +382,61 @@ inline void sums2_step(Sums2& s, const float* row, int64_t C, const V& p, int ta
   s.q = fmadd(d, d, s.q);
 }
 
+// Adds v to the floats at p (a second-level partial sum).
+inline void add_to(float* p, const V& v) { (V::load(p) + v).store(p); }
+
 // Per column of a tile: sum(x - piv) and sum((x - piv)^2) over len rows.
 // Four accumulator slots keep eight add chains in flight whatever NV is:
 // vectors of U = 4 / NV consecutive rows go to separate slots (NV = 3: 6).
+// The registers sum kColSub rows at a time and are then added to sd / sdd,
+// so no fp32 partial sum runs over more than kColSub + kColBlock / kColSub
+// terms (about as many as a lane of block_centered() sees).
 template <int NV, bool kTail>
 inline void col_centered(const float* x, int64_t len, int64_t C, int tail,
                          const float* piv, float* sd, float* sdd) {
   constexpr int U = NV == 3 ? 1 : 4 / NV;
   const V p0 = V::load(piv), p1 = V::load(piv + W), p2 = V::load(piv + 2 * W),
           p3 = V::load(piv + 3 * W);
-  Sums2 s0{V::zero(), V::zero()}, s1 = s0, s2 = s0, s3 = s0;
-  int64_t r = 0;
-  for (; r + U <= len; r += U) {
-    const float* row = x + r * C;
-    sums2_step<0, NV, kTail>(s0, row, C, pick<0>(p0, p1, p2, p3), tail);
-    if constexpr (NV * U > 1) sums2_step<1, NV, kTail>(s1, row, C, pick<1 % NV>(p0, p1, p2, p3), tail);
-    if constexpr (NV * U > 2) sums2_step<2, NV, kTail>(s2, row, C, pick<2 % NV>(p0, p1, p2, p3), tail);
-    if constexpr (NV * U > 3) sums2_step<3, NV, kTail>(s3, row, C, pick<3 % NV>(p0, p1, p2, p3), tail);
+  for (int j = 0; j < NV; ++j) {
+    V::zero().store(sd + j * W);
+    V::zero().store(sdd + j * W);
   }
-  for (; r < len; ++r) {  // fewer than U rows left: the first row's slots
-    const float* row = x + r * C;
-    sums2_step<0, NV, kTail>(s0, row, C, p0, tail);
-    if constexpr (NV > 1) sums2_step<1, NV, kTail>(s1, row, C, p1, tail);
-    if constexpr (NV > 2) sums2_step<2, NV, kTail>(s2, row, C, p2, tail);
-    if constexpr (NV > 3) sums2_step<3, NV, kTail>(s3, row, C, p3, tail);
+  for (int64_t r0 = 0; r0 < len; r0 += kColSub) {
+    const int64_t end = min_i64(len, r0 + kColSub);
+    Sums2 s0{V::zero(), V::zero()}, s1 = s0, s2 = s0, s3 = s0;
+    int64_t r = r0;
+    for (; r + U <= end; r += U) {
+      const float* row = x + r * C;
+      sums2_step<0, NV, kTail>(s0, row, C, p0, tail);
+      if constexpr (NV * U > 1)
+        sums2_step<1, NV, kTail>(s1, row, C, pick<1 % NV>(p0, p1, p2, p3), tail);
+      if constexpr (NV * U > 2)
+        sums2_step<2, NV, kTail>(s2, row, C, pick<2 % NV>(p0, p1, p2, p3), tail);
+      if constexpr (NV * U > 3)
+        sums2_step<3, NV, kTail>(s3, row, C, pick<3 % NV>(p0, p1, p2, p3), tail);
+    }
+    for (; r < end; ++r) {  // fewer than U rows left: the first row's slots
+      const float* row = x + r * C;
+      sums2_step<0, NV, kTail>(s0, row, C, p0, tail);
+      if constexpr (NV > 1) sums2_step<1, NV, kTail>(s1, row, C, p1, tail);
+      if constexpr (NV > 2) sums2_step<2, NV, kTail>(s2, row, C, p2, tail);
+      if constexpr (NV > 3) sums2_step<3, NV, kTail>(s3, row, C, p3, tail);
+    }
+    if constexpr (NV == 1) {
+      s0.a = (s0.a + s1.a) + (s2.a + s3.a);
+      s0.q = (s0.q + s1.q) + (s2.q + s3.q);
+    } else if constexpr (NV == 2) {
+      s0.a = s0.a + s2.a;
+      s0.q = s0.q + s2.q;
+      s1.a = s1.a + s3.a;
+      s1.q = s1.q + s3.q;
+    }
+    add_to(sd, s0.a);
+    add_to(sdd, s0.q);
+    if constexpr (NV > 1) { add_to(sd + W, s1.a); add_to(sdd + W, s1.q); }
+    if constexpr (NV > 2) { add_to(sd + 2 * W, s2.a); add_to(sdd + 2 * W, s2.q); }
+    if constexpr (NV > 3) { add_to(sd + 3 * W, s3.a); add_to(sdd + 3 * W, s3.q); }
   }
-  if constexpr (NV == 1) {
-    s0.a = (s0.a + s1.a) + (s2.a + s3.a);
-    s0.q = (s0.q + s1.q) + (s2.q + s3.q);
-  } else if constexpr (NV == 2) {
-    s0.a = s0.a + s2.a;
-    s0.q = s0.q + s2.q;
-    s1.a = s1.a + s3.a;
-    s1.q = s1.q + s3.q;
-  }
-  s0.a.store(sd);
-  s0.q.store(sdd);
-  if constexpr (NV > 1) { s1.a.store(sd + W); s1.q.store(sdd + W); }
-  if constexpr (NV > 2) { s2.a.store(sd + 2 * W); s2.q.store(sdd + 2 * W); }
-  if constexpr (NV > 3) { s3.a.store(sd + 3 * W); s3.q.store(sdd + 3 * W); }
 }
 
 // One block of rows [start, start + len) of one tile (out: its columns'
@@ -439,7 +448,7 @@ inline void col_centered(const float* x, int64_t len, int64_t C, int tail,
 template <int NV, bool kTail>
 inline void col_moments_tile(const float* x, int64_t start, int64_t len, int64_t C, int tail,
                              Moments* out) {
-  float piv[4 * W], sd[4 * W], sdd[4 * W];
+  float piv[4 * W], sd[4 * W] = {}, sdd[4 * W] = {};  // (= {}: for GCC's uninitialized-use analysis)
   const int cols = (NV - 1) * W + tail;
   if (start == 0) {
     col_first_pivot<NV, kTail>(x, len, C, tail, piv);
@@ -448,15 +457,17 @@ inline void col_moments_tile(const float* x, int64_t start, int64_t len, int64_t
   }
   for (int c = cols; c < 4 * W; ++c) piv[c] = 0.0f;
   col_centered<NV, kTail>(x, len, C, tail, piv, sd, sdd);
-  const double cnt = static_cast<double>(len);
+  // Per column, with m = sum(d) / n: the test of moments(), sum(d)^2 <=
+  // M2 * n, as sum(d) * m <= M2 (NaN- and inf-safe likewise).
+  const double cnt = static_cast<double>(len), inv = 1.0 / cnt;
   bool redo = false;
   for (int c = 0; c < cols; ++c) {
-    const double s = sd[c], m2 = sdd[c] - s * s / cnt;
-    if (!(s * s <= m2 * cnt)) redo = true;  // NaN- and inf-safe, as in moments()
+    const double s = sd[c], sm = s * (s * inv);
+    if (!(sm <= sdd[c] - sm)) redo = true;
   }
   if (redo) {
     for (int c = 0; c < cols; ++c) {
-      piv[c] = static_cast<float>(static_cast<double>(piv[c]) + sd[c] / cnt);
+      piv[c] = static_cast<float>(static_cast<double>(piv[c]) + sd[c] * inv);
     }
     col_centered<NV, kTail>(x, len, C, tail, piv, sd, sdd);
   }
@@ -464,9 +475,9 @@ inline void col_moments_tile(const float* x, int64_t start, int64_t len, int64_t
   const double total = static_cast<double>(start) + cnt;
   const double wb = cnt / total, wd = static_cast<double>(start) * cnt / total;
   for (int c = 0; c < cols; ++c) {
-    const double s = sd[c];
-    const double bmean = static_cast<double>(piv[c]) + s / cnt;
-    double bm2 = sdd[c] - s * s / cnt;
+    const double m = sd[c] * inv;
+    const double bmean = static_cast<double>(piv[c]) + m;
+    double bm2 = sdd[c] - sd[c] * m;
     if (bm2 < 0.0) bm2 = 0.0;
     if (start == 0) {
       out[c] = {cnt, bmean, bm2};
@@ -481,7 +492,7 @@ inline void col_moments_tile(const float* x, int64_t start, int64_t len, int64_t
 
 // Blocks outermost, so that all of a block's tiles are done while its rows
 // are still in cache; within a block, one tile at a time over its rows.
-void col_moments(const float* x, int64_t rows, int64_t C, Moments* out) {
+inline void col_moments_rows(const float* x, int64_t rows, int64_t C, Moments* out) {
   for (int64_t start = 0; start < rows; start += kColBlock) {
     const int64_t len = min_i64(kColBlock, rows - start);
     const float* xb = x + start * C;
@@ -512,17 +523,18 @@ inline void sums5_step(Sums5& s, const float* grow, const float* xrow, int64_t C
   s.gd = fmadd(g, d, s.gd);
 }
 
-inline void sums5_store(const Sums5& s, float* out, int j) {
+inline void sums5_add(const Sums5& s, float* out, int j) {
   constexpr int S = 2 * W;  // stride between the five sums
-  s.d.store(out + j * W);
-  s.g.store(out + S + j * W);
-  s.dd.store(out + 2 * S + j * W);
-  s.gg.store(out + 3 * S + j * W);
-  s.gd.store(out + 4 * S + j * W);
+  add_to(out + j * W, s.d);
+  add_to(out + S + j * W, s.g);
+  add_to(out + 2 * S + j * W, s.dd);
+  add_to(out + 3 * S + j * W, s.gg);
+  add_to(out + 4 * S + j * W, s.gd);
 }
 
 // Per column of a tile of up to two vectors: the five sums of
-// block_co_centered(). Two slots (ten chains): NV = 1 splits rows in pairs.
+// block_co_centered(), two-level as in col_centered(). Two slots (ten
+// chains): NV = 1 splits rows in pairs.
 // sums: [sd | sg | sdd | sgg | sgd], 2 * W floats each.
 template <int NV, bool kTail>
 inline void col_co_centered(const float* dy, const float* x, int64_t len, int64_t C, int tail,
@@ -531,26 +543,30 @@ inline void col_co_centered(const float* dy, const float* x, int64_t len, int64_
   const V px0 = V::load(px), px1 = V::load(px + W);
   const V pg0 = V::load(pg), pg1 = V::load(pg + W);
   const V z = V::zero();
-  Sums5 s0{z, z, z, z, z}, s1 = s0;
-  int64_t r = 0;
-  for (; r + U <= len; r += U) {
-    const float* gr = dy + r * C;
-    const float* xr = x + r * C;
-    sums5_step<0, NV, kTail>(s0, gr, xr, C, px0, pg0, tail);
-    sums5_step<1, NV, kTail>(s1, gr, xr, C, NV == 1 ? px0 : px1, NV == 1 ? pg0 : pg1, tail);
+  for (int j = 0; j < 10; ++j) z.store(sums + j * W);
+  for (int64_t r0 = 0; r0 < len; r0 += kColSub) {
+    const int64_t end = min_i64(len, r0 + kColSub);
+    Sums5 s0{z, z, z, z, z}, s1 = s0;
+    int64_t r = r0;
+    for (; r + U <= end; r += U) {
+      const float* gr = dy + r * C;
+      const float* xr = x + r * C;
+      sums5_step<0, NV, kTail>(s0, gr, xr, C, px0, pg0, tail);
+      sums5_step<1, NV, kTail>(s1, gr, xr, C, NV == 1 ? px0 : px1, NV == 1 ? pg0 : pg1, tail);
+    }
+    if (r < end) {  // NV = 1 only: one row left
+      sums5_step<0, NV, kTail>(s0, dy + r * C, x + r * C, C, px0, pg0, tail);
+    }
+    if constexpr (NV == 1) {
+      s0.d = s0.d + s1.d;
+      s0.g = s0.g + s1.g;
+      s0.dd = s0.dd + s1.dd;
+      s0.gg = s0.gg + s1.gg;
+      s0.gd = s0.gd + s1.gd;
+    }
+    sums5_add(s0, sums, 0);
+    if constexpr (NV == 2) sums5_add(s1, sums, 1);
   }
-  if (r < len) {  // NV = 1 only: one row left
-    sums5_step<0, NV, kTail>(s0, dy + r * C, x + r * C, C, px0, pg0, tail);
-  }
-  if constexpr (NV == 1) {
-    s0.d = s0.d + s1.d;
-    s0.g = s0.g + s1.g;
-    s0.dd = s0.dd + s1.dd;
-    s0.gg = s0.gg + s1.gg;
-    s0.gd = s0.gd + s1.gd;
-  }
-  sums5_store(s0, sums, 0);
-  if constexpr (NV == 2) sums5_store(s1, sums, 1);
 }
 
 // As col_moments_tile(), for the joint statistics (the scheme of co_moments()).
@@ -558,7 +574,7 @@ template <int NV, bool kTail>
 inline void col_co_moments_tile(const float* dy, const float* x, int64_t start, int64_t len,
                                 int64_t C, int tail, CoMoments* out) {
   constexpr int S = 2 * W;
-  float px[S], pg[S], sums[5 * S];
+  float px[S], pg[S], sums[5 * S] = {};
   const float *sd = sums, *sg = sums + S, *sdd = sums + 2 * S, *sgg = sums + 3 * S,
               *sgd = sums + 4 * S;
   const int cols = (NV - 1) * W + tail;
@@ -573,29 +589,28 @@ inline void col_co_moments_tile(const float* dy, const float* x, int64_t start, 
   }
   for (int c = cols; c < S; ++c) px[c] = pg[c] = 0.0f;
   col_co_centered<NV, kTail>(dy, x, len, C, tail, px, pg, sums);
-  const double cnt = static_cast<double>(len);
+  const double cnt = static_cast<double>(len), inv = 1.0 / cnt;
   bool redo = false;
-  for (int c = 0; c < cols; ++c) {
-    const double d = sd[c], g = sg[c];
-    const double m2x = sdd[c] - d * d / cnt, m2g = sgg[c] - g * g / cnt;
-    if (!(d * d <= m2x * cnt) || !(g * g <= m2g * cnt)) redo = true;
+  for (int c = 0; c < cols; ++c) {  // the test of col_moments_tile(), on x and dy
+    const double dm = sd[c] * (sd[c] * inv), gm = sg[c] * (sg[c] * inv);
+    if (!(dm <= sdd[c] - dm) || !(gm <= sgg[c] - gm)) redo = true;
   }
   if (redo) {
     for (int c = 0; c < cols; ++c) {
-      px[c] = static_cast<float>(static_cast<double>(px[c]) + sd[c] / cnt);
-      pg[c] = static_cast<float>(static_cast<double>(pg[c]) + sg[c] / cnt);
+      px[c] = static_cast<float>(static_cast<double>(px[c]) + sd[c] * inv);
+      pg[c] = static_cast<float>(static_cast<double>(pg[c]) + sg[c] * inv);
     }
     col_co_centered<NV, kTail>(dy, x, len, C, tail, px, pg, sums);
   }
   const double total = static_cast<double>(start) + cnt;
   const double wb = cnt / total, wd = static_cast<double>(start) * cnt / total;
   for (int c = 0; c < cols; ++c) {
-    const double d = sd[c], g = sg[c];
-    const double bmx = static_cast<double>(px[c]) + d / cnt;
-    const double bmg = static_cast<double>(pg[c]) + g / cnt;
-    double m2x = sdd[c] - d * d / cnt;
+    const double mx = sd[c] * inv, mg = sg[c] * inv;
+    const double bmx = static_cast<double>(px[c]) + mx;
+    const double bmg = static_cast<double>(pg[c]) + mg;
+    double m2x = sdd[c] - sd[c] * mx;
     if (m2x < 0.0) m2x = 0.0;
-    const double bc = sgd[c] - d * g / cnt;
+    const double bc = sgd[c] - sg[c] * mx;
     CoMoments& o = out[c];
     if (start == 0) {
       o = {cnt, bmx, bmg, m2x, bc};
@@ -610,7 +625,8 @@ inline void col_co_moments_tile(const float* dy, const float* x, int64_t start, 
   }
 }
 
-void col_co_moments(const float* dy, const float* x, int64_t rows, int64_t C, CoMoments* out) {
+inline void col_co_moments_rows(const float* dy, const float* x, int64_t rows, int64_t C,
+                                CoMoments* out) {
   for (int64_t start = 0; start < rows; start += kColBlock) {
     const int64_t len = min_i64(kColBlock, rows - start);
     const float* gb = dy + start * C;
@@ -624,109 +640,231 @@ void col_co_moments(const float* dy, const float* x, int64_t rows, int64_t C, Co
   }
 }
 
-// Non-temporal stores need every full vector store of the block aligned:
-// the base pointer, and a row stride that keeps it so.
-inline bool col_can_stream(const float* y, int64_t C) {
-  return reinterpret_cast<uintptr_t>(y) % (sizeof(float) * W) == 0 && C % W == 0;
+// Narrow blocks: when C is not a multiple of W, every row ends in a partial
+// vector (masked loads, a fraction of the lanes busy: C = 3 would run at a
+// fifth of the speed of C = 8). For small C, g = W / gcd(C, W) consecutive
+// rows are instead viewed as one row of L = g * C columns, a multiple of W:
+// the tiles then run on full vectors, and the g partial results of each
+// channel (all with the same count), then those of the rows % g rows left
+// over, are merged per channel with Chan's formula, always in the same
+// order. Only up to L = 8 W (two tiles): wider virtual rows are walked in
+// more strided tile passes, which costs more than the partial vectors do
+// (measured: C = 5 or 7 gain up to 2x, C = 11 to 31 would lose 30-40%).
+constexpr int64_t kVirtMax = 8 * W;
+
+inline int64_t virtual_group(int64_t C) {  // W / gcd(C, W); W is a power of two
+  int64_t g = W;
+  while (g > 1 && C % 2 == 0) {
+    C /= 2;
+    g /= 2;
+  }
+  return g;
 }
 
-template <int NV, bool kTail, bool kStream>
-inline void col_affine_tile(const float* x, float* y, int64_t len, int64_t C, int tail,
-                            const float* sub, const float* scale, const float* shift) {
-  const V s0 = tload<0, NV, kTail>(sub, tail), a0 = tload<0, NV, kTail>(scale, tail),
-          b0 = tload<0, NV, kTail>(shift, tail);
-  const V s1 = tload<1, NV, kTail>(sub, tail), a1 = tload<1, NV, kTail>(scale, tail),
-          b1 = tload<1, NV, kTail>(shift, tail);
-  const V s2 = tload<2, NV, kTail>(sub, tail), a2 = tload<2, NV, kTail>(scale, tail),
-          b2 = tload<2, NV, kTail>(shift, tail);
-  const V s3 = tload<3, NV, kTail>(sub, tail), a3 = tload<3, NV, kTail>(scale, tail),
-          b3 = tload<3, NV, kTail>(shift, tail);
-  for (int64_t r = 0; r < len; ++r) {
-    const float* xr = x + r * C;
-    float* yr = y + r * C;
-    tstore<0, NV, kTail, kStream>(fmadd(tload<0, NV, kTail>(xr, tail) - s0, a0, b0), yr, tail);
-    if constexpr (NV > 1)
-      tstore<1, NV, kTail, kStream>(fmadd(tload<1, NV, kTail>(xr, tail) - s1, a1, b1), yr, tail);
-    if constexpr (NV > 2)
-      tstore<2, NV, kTail, kStream>(fmadd(tload<2, NV, kTail>(xr, tail) - s2, a2, b2), yr, tail);
-    if constexpr (NV > 3)
-      tstore<3, NV, kTail, kStream>(fmadd(tload<3, NV, kTail>(xr, tail) - s3, a3, b3), yr, tail);
+inline void merge_into(Moments& a, const Moments& b) {
+  const double total = a.count + b.count;
+  const double delta = b.mean - a.mean;
+  a.mean += delta * (b.count / total);
+  a.m2 += b.m2 + delta * delta * (a.count * b.count / total);
+  a.count = total;
+}
+
+inline void merge_into(CoMoments& a, const CoMoments& b) {
+  const double total = a.count + b.count;
+  const double dx = b.mean_x - a.mean_x, dg = b.mean_dy - a.mean_dy;
+  const double w = a.count * b.count / total;
+  a.mean_x += dx * (b.count / total);
+  a.mean_dy += dg * (b.count / total);
+  a.m2_x += b.m2_x + dx * dx * w;
+  a.c_x_dy += b.c_x_dy + dx * dg * w;
+  a.count = total;
+}
+
+void col_moments(const float* x, int64_t rows, int64_t C, Moments* out) {
+  const int64_t g = virtual_group(C), L = g * C;
+  if (g == 1 || L > kVirtMax || rows < g) {
+    col_moments_rows(x, rows, C, out);
+    return;
+  }
+  Moments v[kVirtMax];
+  const int64_t vrows = rows / g, left = rows - vrows * g;
+  col_moments_rows(x, vrows, L, v);
+  for (int64_t c = 0; c < C; ++c) {
+    out[c] = v[c];
+    for (int64_t k = 1; k < g; ++k) merge_into(out[c], v[k * C + c]);
+  }
+  if (left > 0) {
+    col_moments_rows(x + vrows * L, left, C, v);
+    for (int64_t c = 0; c < C; ++c) merge_into(out[c], v[c]);
   }
 }
 
-void col_affine(const float* x, float* y, int64_t rows, int64_t C, const float* sub,
-                const float* scale, const float* shift, bool stream) {
-  const bool nt = stream && col_can_stream(y, C);
-  for (int64_t start = 0; start < rows; start += kColBlock) {
-    const int64_t len = min_i64(kColBlock, rows - start);
-    const int64_t off = start * C;
-    for (int64_t c0 = 0; c0 < C; c0 += 4 * W) {
-      with_tile<4>(min_i64(4 * W, C - c0), [&](auto nv, auto part, int tail) {
-        constexpr int NV = decltype(nv)::value;
-        constexpr bool kTail = decltype(part)::value != 0;
-        auto run = [&](auto st) {
-          col_affine_tile<NV, kTail, decltype(st)::value != 0>(
-              x + off + c0, y + off + c0, len, C, tail, sub + c0, scale + c0, shift + c0);
-        };
-        if constexpr (kTail) run(Int<0>());  // partial stores: never streamed
-        else if (nt) run(Int<1>());
-        else run(Int<0>());
-      });
+void col_co_moments(const float* dy, const float* x, int64_t rows, int64_t C, CoMoments* out) {
+  const int64_t g = virtual_group(C), L = g * C;
+  if (g == 1 || L > kVirtMax || rows < g) {
+    col_co_moments_rows(dy, x, rows, C, out);
+    return;
+  }
+  CoMoments v[kVirtMax];
+  const int64_t vrows = rows / g, left = rows - vrows * g;
+  col_co_moments_rows(dy, x, vrows, L, v);
+  for (int64_t c = 0; c < C; ++c) {
+    out[c] = v[c];
+    for (int64_t k = 1; k < g; ++k) merge_into(out[c], v[k * C + c]);
+  }
+  if (left > 0) {
+    col_co_moments_rows(dy + vrows * L, x + vrows * L, left, C, v);
+    for (int64_t c = 0; c < C; ++c) merge_into(out[c], v[c]);
+  }
+}
+
+// Column-periodic elementwise ops (col_affine, col_backward_apply). The
+// block is one flat run of rows * C floats whose coefficients repeat every
+// C floats, so it is walked in memory order like elementwise() (sequential
+// reads and writes whatever C is; channel tiles walked down the rows lose
+// about a third of the DRAM bandwidth once C exceeds one tile). The
+// coefficients are copied into arrays extended to C + W entries (e[k] =
+// coef[k % C]): the vector at flat position i then takes its coefficients
+// with one plain load at e + i % C, even where it wraps into the next row,
+// and only the very last vector of the run is partial.
+constexpr int64_t kColExt = 512;  // widest C with extended coefficients (on the stack)
+
+inline void extend_coef(const float* coef, int64_t C, float* e) {
+  int64_t k = 0;
+  while (k < C + W) {
+    for (int64_t c = 0; c < C && k < C + W; ++c) e[k++] = coef[c];
+  }
+}
+
+// As elementwise(), with o = i % C passed along: f(i, o) is the vector for
+// [i, i + W), f_tail(i, r, o) for the last r < W elements.
+template <class F, class FTail>
+inline void col_periodic(float* out, int64_t n, int64_t C, bool stream, F f, FTail f_tail) {
+  const int64_t step = W % C;
+  auto next = [&](int64_t o) { return o + step >= C ? o + step - C : o + step; };
+  int64_t i = 0, o = 0;
+  constexpr uintptr_t kAlign = sizeof(float) * W;
+  const uintptr_t mis = reinterpret_cast<uintptr_t>(out) % kAlign;
+  if (stream && mis % sizeof(float) == 0) {
+    int64_t head = mis ? static_cast<int64_t>((kAlign - mis) / sizeof(float)) : 0;
+    if (head > n) head = n;
+    if (head > 0) f_tail(0, static_cast<int>(head), 0).store_partial(out, static_cast<int>(head));
+    o = head % C;
+    for (i = head; i + 2 * W <= n; i += 2 * W) {
+      const int64_t o1 = next(o);
+      const V r0 = f(i, o), r1 = f(i + W, o1);
+      r0.stream(out + i);
+      r1.stream(out + i + W);
+      o = next(o1);
+    }
+  }
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const int64_t o1 = next(o);
+    const V r0 = f(i, o), r1 = f(i + W, o1);
+    r0.store(out + i);
+    r1.store(out + i + W);
+    o = next(o1);
+  }
+  if (i + W <= n) {
+    f(i, o).store(out + i);
+    i += W;
+    o = next(o);
+  }
+  if (i < n) f_tail(i, static_cast<int>(n - i), o).store_partial(out + i, static_cast<int>(n - i));
+  if (stream) V::fence();
+}
+
+// Wide rows (C > kColExt): row by row, coefficients loaded straight from
+// the arrays (they stay in L1), the last vector of each row partial.
+// f(off, j) is the vector for columns [j, j + W) of the row at flat offset
+// off, f_tail(off, j, r) for its last r < W columns. Non-temporal stores
+// only when every full vector is aligned.
+template <class F, class FTail>
+inline void col_rows(float* out, int64_t rows, int64_t C, bool stream, F f, FTail f_tail) {
+  const int64_t full = C / W * W;
+  const int tail = static_cast<int>(C - full);
+  const bool nt = stream && tail == 0 &&
+                  reinterpret_cast<uintptr_t>(out) % (sizeof(float) * W) == 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t off = r * C;
+    float* o = out + off;
+    if (nt) {
+      for (int64_t j = 0; j < full; j += W) f(off, j).stream(o + j);
+    } else {
+      for (int64_t j = 0; j < full; j += W) f(off, j).store(o + j);
+      if (tail) f_tail(off, full, tail).store_partial(o + full, tail);
     }
   }
   if (nt) V::fence();
 }
 
-template <int J, int NV, bool kTail, bool kStream>
-inline void col_bwd_step(const float* gr, const float* xr, float* out, const V& gs, const V& xs,
-                         const V& a, const V& b, const V& c, int tail) {
-  const V g = tload<J, NV, kTail>(gr, tail) - gs;
-  const V d = tload<J, NV, kTail>(xr, tail) - xs;
-  tstore<J, NV, kTail, kStream>(fmadd(a, g, fmadd(b, d, c)), out, tail);
-}
-
-template <int NV, bool kTail, bool kStream>
-inline void col_bwd_tile(const float* dy, const float* x, float* dx, int64_t len, int64_t C,
-                         int tail, const float* dy_sub, const float* x_sub, const float* a,
-                         const float* b, const float* c) {
-  const V gs0 = tload<0, NV, kTail>(dy_sub, tail), xs0 = tload<0, NV, kTail>(x_sub, tail);
-  const V a0 = tload<0, NV, kTail>(a, tail), b0 = tload<0, NV, kTail>(b, tail),
-          c0 = tload<0, NV, kTail>(c, tail);
-  const V gs1 = tload<1, NV, kTail>(dy_sub, tail), xs1 = tload<1, NV, kTail>(x_sub, tail);
-  const V a1 = tload<1, NV, kTail>(a, tail), b1 = tload<1, NV, kTail>(b, tail),
-          c1 = tload<1, NV, kTail>(c, tail);
-  for (int64_t r = 0; r < len; ++r) {
-    const int64_t o = r * C;
-    col_bwd_step<0, NV, kTail, kStream>(dy + o, x + o, dx + o, gs0, xs0, a0, b0, c0, tail);
-    if constexpr (NV > 1)
-      col_bwd_step<1, NV, kTail, kStream>(dy + o, x + o, dx + o, gs1, xs1, a1, b1, c1, tail);
+void col_affine(const float* x, float* y, int64_t rows, int64_t C, const float* sub,
+                const float* scale, const float* shift, bool stream) {
+  if (C > kColExt) {
+    col_rows(
+        y, rows, C, stream,
+        [&](int64_t off, int64_t j) {
+          return fmadd(V::load(x + off + j) - V::load(sub + j), V::load(scale + j),
+                       V::load(shift + j));
+        },
+        [&](int64_t off, int64_t j, int r) {
+          return fmadd(V::load_partial(x + off + j, r, 0.0f) - V::load_partial(sub + j, r, 0.0f),
+                       V::load_partial(scale + j, r, 0.0f), V::load_partial(shift + j, r, 0.0f));
+        });
+    return;
   }
+  float es[kColExt + W], ea[kColExt + W], eb[kColExt + W];
+  extend_coef(sub, C, es);
+  extend_coef(scale, C, ea);
+  extend_coef(shift, C, eb);
+  col_periodic(
+      y, rows * C, C, stream,
+      [&](int64_t i, int64_t o) {
+        return fmadd(V::load(x + i) - V::load(es + o), V::load(ea + o), V::load(eb + o));
+      },
+      [&](int64_t i, int r, int64_t o) {
+        return fmadd(V::load_partial(x + i, r, 0.0f) - V::load(es + o), V::load(ea + o),
+                     V::load(eb + o));
+      });
 }
 
 void col_backward_apply(const float* dy, const float* x, float* dx, int64_t rows, int64_t C,
                         const float* dy_sub, const float* x_sub, const float* a, const float* b,
                         const float* c, bool stream) {
-  const bool nt = stream && col_can_stream(dx, C);
-  for (int64_t start = 0; start < rows; start += kColBlock) {
-    const int64_t len = min_i64(kColBlock, rows - start);
-    const int64_t off = start * C;
-    for (int64_t c0 = 0; c0 < C; c0 += 2 * W) {
-      with_tile<2>(min_i64(2 * W, C - c0), [&](auto nv, auto part, int tail) {
-        constexpr int NV = decltype(nv)::value;
-        constexpr bool kTail = decltype(part)::value != 0;
-        const int64_t o = off + c0;
-        auto run = [&](auto st) {
-          col_bwd_tile<NV, kTail, decltype(st)::value != 0>(dy + o, x + o, dx + o, len, C, tail,
-                                                            dy_sub + c0, x_sub + c0, a + c0,
-                                                            b + c0, c + c0);
-        };
-        if constexpr (kTail) run(Int<0>());
-        else if (nt) run(Int<1>());
-        else run(Int<0>());
-      });
-    }
+  if (C > kColExt) {
+    col_rows(
+        dx, rows, C, stream,
+        [&](int64_t off, int64_t j) {
+          const V g = V::load(dy + off + j) - V::load(dy_sub + j);
+          const V d = V::load(x + off + j) - V::load(x_sub + j);
+          return fmadd(V::load(a + j), g, fmadd(V::load(b + j), d, V::load(c + j)));
+        },
+        [&](int64_t off, int64_t j, int r) {
+          const V g = V::load_partial(dy + off + j, r, 0.0f) - V::load_partial(dy_sub + j, r, 0.0f);
+          const V d = V::load_partial(x + off + j, r, 0.0f) - V::load_partial(x_sub + j, r, 0.0f);
+          return fmadd(V::load_partial(a + j, r, 0.0f), g,
+                       fmadd(V::load_partial(b + j, r, 0.0f), d, V::load_partial(c + j, r, 0.0f)));
+        });
+    return;
   }
-  if (nt) V::fence();
+  float egs[kColExt + W], exs[kColExt + W], ea[kColExt + W], eb[kColExt + W], ec[kColExt + W];
+  extend_coef(dy_sub, C, egs);
+  extend_coef(x_sub, C, exs);
+  extend_coef(a, C, ea);
+  extend_coef(b, C, eb);
+  extend_coef(c, C, ec);
+  col_periodic(
+      dx, rows * C, C, stream,
+      [&](int64_t i, int64_t o) {
+        const V g = V::load(dy + i) - V::load(egs + o);
+        const V d = V::load(x + i) - V::load(exs + o);
+        return fmadd(V::load(ea + o), g, fmadd(V::load(eb + o), d, V::load(ec + o)));
+      },
+      [&](int64_t i, int r, int64_t o) {
+        const V g = V::load_partial(dy + i, r, 0.0f) - V::load(egs + o);
+        const V d = V::load_partial(x + i, r, 0.0f) - V::load(exs + o);
+        return fmadd(V::load(ea + o), g, fmadd(V::load(eb + o), d, V::load(ec + o)));
+      });
 }
 
 // ---------------------------------------------------------------------------

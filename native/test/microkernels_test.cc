@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "../kernels/dispatch.h"
@@ -78,6 +79,12 @@ class Guarded {
 
 double rel_err(double got, double want, double scale) {
   return std::fabs(got - want) / (scale > 0 ? scale : 1.0);
+}
+
+// worst = max(worst, e), except that a NaN (a kernel writing garbage) sticks
+// and fails the check (std::fmax would drop it).
+inline void track(double& worst, double e) {
+  if (!(e <= worst) && worst == worst) worst = e;
 }
 
 void test_table(const KernelTable& k, std::mt19937& rng) {
@@ -148,7 +155,7 @@ void test_table(const KernelTable& k, std::mt19937& rng) {
         double worst = 0;
         for (int64_t i = 0; i < n; ++i) {
           const double want = (static_cast<double>(xs[i]) - sub) * scale + shift;
-          worst = std::fmax(worst, std::fabs(out[i] - want) / (std::fabs(want) + 1.0));
+          track(worst, std::fabs(out[i] - want) / (std::fabs(want) + 1.0));
         }
         expect(worst < 1e-6, k.isa, stream ? (in_place ? "affine.stream.in_place" : "affine.stream") : (in_place ? "affine.in_place" : "affine"), n, worst, 0);
         if (in_place) std::memcpy(x, xs.data(), n * sizeof(float));
@@ -165,7 +172,7 @@ void test_table(const KernelTable& k, std::mt19937& rng) {
         double worst = 0;
         for (int64_t i = 0; i < n; ++i) {
           const double want = a * (static_cast<double>(gs[i]) - gsub) + b * (static_cast<double>(x[i]) - sub) + c;
-          worst = std::fmax(worst, std::fabs(out[i] - want) / (std::fabs(want) + 1.0));
+          track(worst, std::fabs(out[i] - want) / (std::fabs(want) + 1.0));
         }
         expect(worst < 1e-6, k.isa, in_place ? "backward_apply.in_place" : "backward_apply", n, worst, 0);
         if (in_place) std::memcpy(g, gs.data(), n * sizeof(float));
@@ -183,10 +190,26 @@ void test_table(const KernelTable& k, std::mt19937& rng) {
 // 1 = 1e4 + noise (dy: 300 + noise);
 // 2 = every other 256-row block of x shifted by 1e4 and dy by 300 from row
 //     300 on: blocks whose mean is far from the carried pivot (the redo);
-// 3 = a spike of 1e6 (dy: -5e4) in the first row of every 256 rows: the
-//     first block's pivot is far off.
+// 3 = a spike of 1e6 (dy: -5e4) in the first row of every 256 rows;
+// 4 = the first 16 rows shifted by 1e3 (dy: 50): the first block's pivot
+//     (the mean of its first 16 rows) is far from the block mean, and
+//     M2 is small enough that skipping the redo shows.
 void fill_cols(float* x, float* g, int64_t rows, int64_t C, int pattern, std::mt19937& rng) {
-  std::normal_distribution<float> normal(0.0f, 1.0f);
+  // N(0, 1) samples drawn from a fixed pool at random offsets: drawing
+  // millions of fresh ones is most of this test's time under qemu.
+  static std::vector<float> pool;
+  if (pool.empty()) {
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    pool.resize(1 << 16);
+    for (float& v : pool) v = nd(rng);
+  }
+  uint32_t state = static_cast<uint32_t>(rng()) | 1u;  // xorshift32: cheaper than rng per draw
+  auto normal = [&](std::mt19937&) {
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return pool[state & (pool.size() - 1)];
+  };
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t c = 0; c < C; ++c) {
       const float s = 0.5f + 0.5f * static_cast<float>(c % 4);
@@ -202,9 +225,14 @@ void fill_cols(float* x, float* g, int64_t rows, int64_t C, int pattern, std::mt
       } else if (pattern == 2) {
         if ((r / 256) % 2 == 1) xv += 1e4f;
         if (r >= 300) gv += 300.0f;
-      } else if (r % 256 == 0) {
-        xv = 1e6f;
-        gv = -5e4f;
+      } else if (pattern == 3) {
+        if (r % 256 == 0) {
+          xv = 1e6f;
+          gv = -5e4f;
+        }
+      } else if (r < 16) {
+        xv += 1e3f;
+        gv += 50.0f;
       }
       x[r * C + c] = xv;
       g[r * C + c] = gv;
@@ -247,114 +275,153 @@ struct Worst {
 
 void test_cols(const KernelTable& k, std::mt19937& rng) {
   std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
-  for (const int pattern : {0, 1, 2, 3}) {
-    for (const int64_t rows : {1, 2, 3, 7, 17, 255, 256, 257, 600}) {
-      for (const int64_t C : {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65}) {
-        const int64_t n = rows * C;
-        // Failures print n = rows * 1000 + C.
-        const int64_t id = rows * 1000 + C;
-        Guarded xb(n), gb(n), yb(n);
-        float* x = xb.data();
-        float* g = gb.data();
-        float* y = yb.data();
-        fill_cols(x, g, rows, C, pattern, rng);
-        const std::vector<ColRef> ref = col_refs(x, g, rows, C);
+  // Every (rows, C) of the grid, plus: narrow C over enough rows for
+  // several 256-row blocks of the virtual rows (up to 16 rows each), and
+  // C past the widest extended-coefficient run (512) of the apply kernels.
+  std::vector<std::pair<int64_t, int64_t>> shapes;
+  for (const int64_t rows : {1, 2, 3, 7, 17, 255, 256, 257, 600}) {
+    for (const int64_t C : {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65}) {
+      shapes.push_back({rows, C});
+    }
+  }
+  for (const int64_t rows : {4103, 9000}) {
+    for (const int64_t C : {1, 2, 3, 5, 6}) shapes.push_back({rows, C});
+  }
+  for (const int64_t rows : {1, 3, 17}) {
+    for (const int64_t C : {513, 528, 1031}) shapes.push_back({rows, C});
+  }
+  for (const int pattern : {0, 1, 2, 3, 4}) {
+    for (const auto& shape : shapes) {
+      const int64_t rows = shape.first, C = shape.second;
+      const int64_t n = rows * C;
+      // Failures print n = rows * 10000 + C.
+      const int64_t id = rows * 10000 + C;
+      Guarded xb(n), gb(n), yb(n);
+      float* x = xb.data();
+      float* g = gb.data();
+      float* y = yb.data();
+      fill_cols(x, g, rows, C, pattern, rng);
+      const std::vector<ColRef> ref = col_refs(x, g, rows, C);
 
-        // Statistics; sentinels on both sides of the output.
-        const Moments ms{-7.0, -7.0, -7.0};
-        std::vector<Moments> mo(C + 2, ms);
-        k.col_moments(x, rows, C, mo.data() + 1);
-        const CoMoments cs{-7.0, -7.0, -7.0, -7.0, -7.0};
-        std::vector<CoMoments> cm(C + 2, cs);
-        k.col_co_moments(g, x, rows, C, cm.data() + 1);
-        expect(mo[0].count == -7.0 && mo[C + 1].count == -7.0 && cm[0].count == -7.0 &&
-                   cm[C + 1].count == -7.0,
-               k.isa, "col_stats.sentinels", id, 0, 0);
-        Worst cnt, mean, m2, cmx, cmg, cm2, cc;
-        for (int64_t c = 0; c < C; ++c) {
-          const ColRef& f = ref[c];
-          const double sd = std::sqrt(f.m2 / rows) + 1e-30;
-          const double sdg = std::sqrt(f.g2 / rows) + 1e-30;
-          const Moments& o = mo[c + 1];
-          const CoMoments& q = cm[c + 1];
-          cnt.add(std::fabs(o.count - rows) + std::fabs(q.count - rows), o.count, rows);
-          mean.add(rel_err(o.mean, f.mx, sd), o.mean, f.mx);
-          m2.add(rel_err(o.m2, f.m2, f.m2 + 1e-30), o.m2, f.m2);
-          cmx.add(rel_err(q.mean_x, f.mx, sd), q.mean_x, f.mx);
-          cmg.add(rel_err(q.mean_dy, f.mg, sdg), q.mean_dy, f.mg);
-          cm2.add(rel_err(q.m2_x, f.m2, f.m2 + 1e-30), q.m2_x, f.m2);
-          cc.add(rel_err(q.c_x_dy, f.cxg, std::sqrt(f.m2 * f.g2) + 1e-30), q.c_x_dy, f.cxg);
-        }
-        cnt.check(k.isa, "col_moments.count", id, 0.5);
-        mean.check(k.isa, "col_moments.mean", id, 1e-6);
-        m2.check(k.isa, "col_moments.m2", id, 1e-5);
-        cmx.check(k.isa, "col_co_moments.mean_x", id, 1e-6);
-        cmg.check(k.isa, "col_co_moments.mean_dy", id, 1e-6);
-        cm2.check(k.isa, "col_co_moments.m2_x", id, 1e-5);
-        cc.check(k.isa, "col_co_moments.c_x_dy", id, 1e-5);
-
-        // Per-column coefficients, each ending at a guard page.
-        Guarded subb(C), scb(C), shb(C), gsb(C), ab(C), bb(C), cb(C);
-        float *sub = subb.data(), *scale = scb.data(), *shift = shb.data();
-        float *gsub = gsb.data(), *ca = ab.data(), *cbv = bb.data(), *cc3 = cb.data();
-        for (int64_t c = 0; c < C; ++c) {
-          sub[c] = static_cast<float>(ref[c].mx);
-          scale[c] = 1.0f + uni(rng);
-          shift[c] = uni(rng);
-          gsub[c] = static_cast<float>(ref[c].mg);
-          ca[c] = uni(rng);
-          cbv[c] = uni(rng);
-          cc3[c] = 0.1f * uni(rng);
-        }
-
-        // col_affine: out of place, in place, streamed or not.
-        for (int variant = 0; variant < 4; ++variant) {
-          const bool in_place = variant & 1, stream = variant & 2;
-          float* out = in_place ? x : y;
-          std::vector<float> xs(x, x + n);
-          k.col_affine(x, out, rows, C, sub, scale, shift, stream);
-          double worst = 0;
-          for (int64_t i = 0; i < n; ++i) {
-            const int64_t c = i % C;
-            const double t = (static_cast<double>(xs[i]) - sub[c]) * scale[c];
-            const double want = t + shift[c];
-            worst = std::fmax(worst, std::fabs(out[i] - want) / (std::fabs(t) + std::fabs(shift[c]) + 1e-30));
-          }
-          expect(worst < 1e-6, k.isa,
-                 stream ? (in_place ? "col_affine.stream.in_place" : "col_affine.stream")
-                        : (in_place ? "col_affine.in_place" : "col_affine"),
-                 id, worst, 0);
-          if (in_place) std::memcpy(x, xs.data(), n * sizeof(float));
-        }
-        expect(xb.canaries_intact() && yb.canaries_intact(), k.isa, "col_affine.canaries", id, 0, 0);
-
-        // col_backward_apply: into y, in place into dy, in place into x.
-        for (int variant = 0; variant < 6; ++variant) {
-          const int target = variant % 3;
-          const bool stream = variant >= 3;
-          float* out = target == 0 ? y : target == 1 ? g : x;
-          std::vector<float> gs(g, g + n), xs(x, x + n);
-          k.col_backward_apply(g, x, out, rows, C, gsub, sub, ca, cbv, cc3, stream);
-          double worst = 0;
-          for (int64_t i = 0; i < n; ++i) {
-            const int64_t c = i % C;
-            const double t1 = ca[c] * (static_cast<double>(gs[i]) - gsub[c]);
-            const double t2 = cbv[c] * (static_cast<double>(xs[i]) - sub[c]);
-            const double want = t1 + t2 + cc3[c];
-            worst = std::fmax(worst, std::fabs(out[i] - want) /
-                                         (std::fabs(t1) + std::fabs(t2) + std::fabs(cc3[c]) + 1e-30));
-          }
-          static const char* names[6] = {"col_backward_apply", "col_backward_apply.in_place_dy",
-                                         "col_backward_apply.in_place_x", "col_backward_apply.stream",
-                                         "col_backward_apply.stream.in_place_dy",
-                                         "col_backward_apply.stream.in_place_x"};
-          expect(worst < 1e-6, k.isa, names[variant], id, worst, 0);
-          std::memcpy(g, gs.data(), n * sizeof(float));
-          std::memcpy(x, xs.data(), n * sizeof(float));
-        }
-        expect(xb.canaries_intact() && gb.canaries_intact() && yb.canaries_intact(), k.isa,
-               "col_backward_apply.canaries", id, 0, 0);
+      // Statistics; sentinels on both sides of the output.
+      const Moments ms{-7.0, -7.0, -7.0};
+      std::vector<Moments> mo(C + 2, ms);
+      k.col_moments(x, rows, C, mo.data() + 1);
+      const CoMoments cs{-7.0, -7.0, -7.0, -7.0, -7.0};
+      std::vector<CoMoments> cm(C + 2, cs);
+      k.col_co_moments(g, x, rows, C, cm.data() + 1);
+      expect(mo[0].count == -7.0 && mo[C + 1].count == -7.0 && cm[0].count == -7.0 &&
+                 cm[C + 1].count == -7.0,
+             k.isa, "col_stats.sentinels", id, 0, 0);
+      Worst cnt, mean, m2, cmx, cmg, cm2, cc;
+      for (int64_t c = 0; c < C; ++c) {
+        const ColRef& f = ref[c];
+        const double sd = std::sqrt(f.m2 / rows) + 1e-30;
+        const double sdg = std::sqrt(f.g2 / rows) + 1e-30;
+        const Moments& o = mo[c + 1];
+        const CoMoments& q = cm[c + 1];
+        cnt.add(std::fabs(o.count - rows) + std::fabs(q.count - rows), o.count, rows);
+        mean.add(rel_err(o.mean, f.mx, sd), o.mean, f.mx);
+        m2.add(rel_err(o.m2, f.m2, f.m2 + 1e-30), o.m2, f.m2);
+        cmx.add(rel_err(q.mean_x, f.mx, sd), q.mean_x, f.mx);
+        cmg.add(rel_err(q.mean_dy, f.mg, sdg), q.mean_dy, f.mg);
+        cm2.add(rel_err(q.m2_x, f.m2, f.m2 + 1e-30), q.m2_x, f.m2);
+        cc.add(rel_err(q.c_x_dy, f.cxg, std::sqrt(f.m2 * f.g2) + 1e-30), q.c_x_dy, f.cxg);
       }
+      // Tighter than the plane tests' bounds (the worst seen is about a
+      // third of these): skipping the redo fails pattern 4 at these.
+      cnt.check(k.isa, "col_moments.count", id, 0.5);
+      mean.check(k.isa, "col_moments.mean", id, 4e-7);
+      m2.check(k.isa, "col_moments.m2", id, 2e-6);
+      cmx.check(k.isa, "col_co_moments.mean_x", id, 4e-7);
+      cmg.check(k.isa, "col_co_moments.mean_dy", id, 4e-7);
+      cm2.check(k.isa, "col_co_moments.m2_x", id, 2e-6);
+      cc.check(k.isa, "col_co_moments.c_x_dy", id, 2e-6);
+
+      // The apply kernels' results do not depend on the data's statistics:
+      // two patterns (with and without an offset) cover them.
+      if (pattern > 1) continue;
+
+      // Per-column coefficients, each ending at a guard page.
+      Guarded subb(C), scb(C), shb(C), gsb(C), ab(C), bb(C), cb(C);
+      float *sub = subb.data(), *scale = scb.data(), *shift = shb.data();
+      float *gsub = gsb.data(), *ca = ab.data(), *cbv = bb.data(), *cc3 = cb.data();
+      for (int64_t c = 0; c < C; ++c) {
+        sub[c] = static_cast<float>(ref[c].mx);
+        scale[c] = 1.0f + uni(rng);
+        shift[c] = uni(rng);
+        gsub[c] = static_cast<float>(ref[c].mg);
+        ca[c] = uni(rng);
+        cbv[c] = uni(rng);
+        cc3[c] = 0.1f * uni(rng);
+      }
+
+      // Double references, and the scale each error is judged against
+      // (the terms' magnitudes: the results may cancel to near zero).
+      std::vector<double> aff(n), aff_mag(n), bwd(n), bwd_mag(n);
+      for (int64_t r = 0, i = 0; r < rows; ++r) {
+        for (int64_t c = 0; c < C; ++c, ++i) {
+          const double t = (static_cast<double>(x[i]) - sub[c]) * scale[c];
+          aff[i] = t + shift[c];
+          aff_mag[i] = std::fabs(t) + std::fabs(shift[c]) + 1e-30;
+          const double t1 = ca[c] * (static_cast<double>(g[i]) - gsub[c]);
+          const double t2 = cbv[c] * (static_cast<double>(x[i]) - sub[c]);
+          bwd[i] = t1 + t2 + cc3[c];
+          bwd_mag[i] = std::fabs(t1) + std::fabs(t2) + std::fabs(cc3[c]) + 1e-30;
+        }
+      }
+      auto worst_of = [&](const float* out, const std::vector<double>& want,
+                          const std::vector<double>& mag) {
+        double worst = 0;
+        for (int64_t i = 0; i < n; ++i) track(worst, std::fabs(out[i] - want[i]) / mag[i]);
+        return worst;
+      };
+      const std::vector<float> x0(x, x + n), g0(g, g + n);
+
+      // col_affine: out of place, in place, streamed or not.
+      for (int variant = 0; variant < 4; ++variant) {
+        const bool in_place = variant & 1, stream = variant & 2;
+        float* out = in_place ? x : y;
+        k.col_affine(x, out, rows, C, sub, scale, shift, stream);
+        const double worst = worst_of(out, aff, aff_mag);
+        expect(worst < 1e-6, k.isa,
+               stream ? (in_place ? "col_affine.stream.in_place" : "col_affine.stream")
+                      : (in_place ? "col_affine.in_place" : "col_affine"),
+               id, worst, 0);
+        if (in_place) std::memcpy(x, x0.data(), n * sizeof(float));
+      }
+      expect(xb.canaries_intact() && yb.canaries_intact(), k.isa, "col_affine.canaries", id, 0, 0);
+
+      // Streamed into a misaligned output (one float off): must fall back
+      // to plain stores (a misaligned non-temporal store faults).
+      {
+        Guarded mb(n + 1);
+        float* mis = mb.data() + (reinterpret_cast<uintptr_t>(mb.data()) % 32 == 0 ? 1 : 0);
+        k.col_affine(x, mis, rows, C, sub, scale, shift, true);
+        const double w1 = worst_of(mis, aff, aff_mag);
+        k.col_backward_apply(g, x, mis, rows, C, gsub, sub, ca, cbv, cc3, true);
+        const double w2 = worst_of(mis, bwd, bwd_mag);
+        expect(w1 < 1e-6 && w2 < 1e-6 && mb.canaries_intact(), k.isa, "col_apply.stream.misaligned",
+               id, w1 > w2 ? w1 : w2, 0);
+      }
+
+      // col_backward_apply: into y, in place into dy, in place into x.
+      for (int variant = 0; variant < 6; ++variant) {
+        const int target = variant % 3;
+        const bool stream = variant >= 3;
+        float* out = target == 0 ? y : target == 1 ? g : x;
+        k.col_backward_apply(g, x, out, rows, C, gsub, sub, ca, cbv, cc3, stream);
+        const double worst = worst_of(out, bwd, bwd_mag);
+        static const char* names[6] = {"col_backward_apply", "col_backward_apply.in_place_dy",
+                                       "col_backward_apply.in_place_x", "col_backward_apply.stream",
+                                       "col_backward_apply.stream.in_place_dy",
+                                       "col_backward_apply.stream.in_place_x"};
+        expect(worst < 1e-6, k.isa, names[variant], id, worst, 0);
+        std::memcpy(g, g0.data(), n * sizeof(float));
+        std::memcpy(x, x0.data(), n * sizeof(float));
+      }
+      expect(xb.canaries_intact() && gb.canaries_intact() && yb.canaries_intact(), k.isa,
+             "col_backward_apply.canaries", id, 0, 0);
     }
   }
 }
@@ -399,7 +466,7 @@ void test_rows(const KernelTable& k, std::mt19937& rng) {
         for (int64_t i = 0; i < n; ++i) {
           const double want = xhat(xs.data(), i) * g[i] + b[i];
           const double mag = xhat_mag(xs.data(), i) * std::fabs(g[i]) + std::fabs(b[i]) + 1e-30;
-          worst = std::fmax(worst, std::fabs(out[i] - want) / mag);
+          track(worst, std::fabs(out[i] - want) / mag);
         }
         expect(worst < 1e-6, k.isa,
                stream ? (in_place ? "affine_elementwise.stream.in_place" : "affine_elementwise.stream")
@@ -422,10 +489,10 @@ void test_rows(const KernelTable& k, std::mt19937& rng) {
           a1 += std::fabs(gd);
           a2 += std::fabs(gd) * xhat_mag(x, i);
           const double want_dg = dg0[i] + static_cast<double>(dy[i]) * xh;
-          wdg = std::fmax(wdg, std::fabs(dg[i] - want_dg) /
-                                   (std::fabs(dg0[i]) + std::fabs(dy[i]) * xhat_mag(x, i) + 1e-30));
+          track(wdg, std::fabs(dg[i] - want_dg) /
+                         (std::fabs(dg0[i]) + std::fabs(dy[i]) * xhat_mag(x, i) + 1e-30));
           const double want_db = static_cast<double>(db0[i]) + dy[i];
-          wdb = std::fmax(wdb, std::fabs(dbacc[i] - want_db) / (std::fabs(db0[i]) + std::fabs(dy[i]) + 1e-30));
+          track(wdb, std::fabs(dbacc[i] - want_db) / (std::fabs(db0[i]) + std::fabs(dy[i]) + 1e-30));
         }
         expect(rel_err(rs.g_dy, s1, a1) < 1e-5, k.isa, "row_backward_reduce.g_dy", n, rs.g_dy, s1);
         expect(rel_err(rs.g_dy_xhat, s2, a2) < 1e-5, k.isa, "row_backward_reduce.g_dy_xhat", n,
@@ -447,7 +514,7 @@ void test_rows(const KernelTable& k, std::mt19937& rng) {
           const double t1 = static_cast<double>(k1) * g[i] * ds[i];
           const double want = t1 + k2 + k3 * xhat(xs.data(), i);
           const double mag = std::fabs(t1) + std::fabs(k2) + std::fabs(k3) * xhat_mag(xs.data(), i);
-          worst = std::fmax(worst, std::fabs(out[i] - want) / mag);
+          track(worst, std::fabs(out[i] - want) / mag);
         }
         static const char* names[6] = {"row_backward_apply", "row_backward_apply.in_place_dy",
                                        "row_backward_apply.in_place_x", "row_backward_apply.stream",
