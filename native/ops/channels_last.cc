@@ -24,16 +24,21 @@ struct RowBlocks {
   int64_t len(int64_t j, int64_t s) const { return s - j * rows < rows ? s - j * rows : rows; }
 };
 
-RowBlocks row_blocks(int64_t s, int64_t c) {
+RowBlocks row_blocks(int64_t s, int64_t c, int64_t min_rows = 1) {
   int64_t rows = kChunk / c;
-  if (rows < 1) rows = 1;
+  if (rows < min_rows) rows = min_rows;
   return {rows, (s + rows - 1) / rows};
 }
+
+// Statistics blocks have at least one full kernel block of rows (256): with
+// many channels, shorter blocks pay the per-column merge work more often
+// than they save in cache.
+constexpr int64_t kStatRows = 256;
 
 }  // namespace
 
 void channels_last_moments(const KernelTable& k, const PlaneStatsArgs& a, int64_t c) {
-  const RowBlocks rb = row_blocks(a.len, c);
+  const RowBlocks rb = row_blocks(a.len, c, kStatRows);
   thread_local std::vector<Moments> part_scratch;
   Moments* part = scratch(part_scratch, a.runs * rb.blocks * c);
   run_tasks(a.threads, a.runs * a.len * c, a.runs * rb.blocks, [&](int64_t t) {
@@ -51,7 +56,7 @@ void channels_last_moments(const KernelTable& k, const PlaneStatsArgs& a, int64_
 }
 
 void channels_last_co_moments(const KernelTable& k, const PlaneStatsArgs& a, int64_t c) {
-  const RowBlocks rb = row_blocks(a.len, c);
+  const RowBlocks rb = row_blocks(a.len, c, kStatRows);
   thread_local std::vector<CoMoments> part_scratch;
   CoMoments* part = scratch(part_scratch, a.runs * rb.blocks * c);
   run_tasks(a.threads, a.runs * a.len * c, a.runs * rb.blocks, [&](int64_t t) {
