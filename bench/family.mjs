@@ -20,14 +20,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Bench } from 'tinybench';
 import { backendInfo, buildCase, caseList, nativeIsas, OP_NAMES, restoreBackend, setThreads } from './family-impls.mjs';
 import { markdownSummary } from './family-summary.mjs';
+import { cliArgs, fmtTime as fmt, progress, rowTimer } from './timing.mjs';
+import { maxAbsDiff } from '../test/helpers/reference.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(`--${name}`);
-const value = (name) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : undefined; };
+const { flag, value } = cliArgs();
 
 const quick = flag('quick');
 const ops = value('ops')?.split(',');
@@ -46,61 +45,8 @@ const cores = os.availableParallelism();
 const isas = nativeIsas();
 const env = { best: isas[0], cores, largeNumel: 1 << 20, noPeers: flag('no-peers'), noJs: flag('no-js') };
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const fmtTime = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(1)} us` : ms < 1000 ? `${ms.toFixed(2)} ms` : `${(ms / 1000).toFixed(2)} s`);
-const progress = (msg) => {
-  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${msg}`);
-  else process.stderr.write(`${msg}\n`);
-};
-
-async function timeOnce(fn) {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
-
-/** Median per-call time of each row, interleaved over rounds (as run.mjs). */
-async function timeRows(rows, pass, label) {
-  const samples = new Map(rows.map((r) => [r.name, []]));
-  const cost = new Map();
-  for (const r of rows) {
-    await r.select?.();
-    await r[pass]();
-    cost.set(r.name, await timeOnce(r[pass]));
-  }
-  for (let round = 0; round < rounds; round++) {
-    for (const r of rows) {
-      progress(`${label}: round ${round + 1}/${rounds}, ${r.name}`);
-      const c = cost.get(r.name);
-      if (c > verySlowMs) {
-        if (round === 0) samples.get(r.name).push(c);
-        continue;
-      }
-      await r.select?.();
-      if (c > slowMs) {
-        samples.get(r.name).push(await timeOnce(r[pass]));
-        continue;
-      }
-      const bench = new Bench({ time: timeMs, iterations: 5, warmupTime: timeMs / 5, warmupIterations: 2 });
-      bench.add(r.name, r[pass]);
-      await bench.run();
-      const t = bench.tasks[0];
-      if (t.result.state !== 'completed') throw new Error(`${r.name}: ${t.result.state} ${t.result.error ?? ''}`);
-      samples.get(r.name).push(t.result.latency.p50);
-    }
-  }
-  restoreBackend();
-  return new Map([...samples].map(([k, v]) => [k, { ms: median(v), samples: v.length }]));
-}
-
-function maxAbsDiff(a, b) {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) m = d;
-  }
-  return m;
-}
+const fmtTime = (ms) => fmt(ms, 1);
+const timeRows = rowTimer({ rounds, timeMs, slowMs, verySlowMs, afterRows: restoreBackend });
 
 /** The native best-ISA 1-thread channels-first row a row is compared with. */
 const referenceOf = (rows, r) => rows.find((q) => q.group === 'instnorm' && q.backend === 'native' && q.threads === 1

@@ -12,16 +12,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Bench } from 'tinybench';
 import { chartSvg } from './chart.mjs';
+import { cliArgs, fmtTime, progress, rowTimer } from './timing.mjs';
 import { backendInfo, jsRow, makeInputs, memcpyRow, nativeIsas, nativeRow, plainJsRow, setThreads } from './impls.mjs';
 import { onnxRows } from './peers/onnxruntime.mjs';
 import { tfjsRows } from './peers/tfjs.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(`--${name}`);
-const value = (name) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : undefined; };
+const { flag, value } = cliArgs();
 
 const quick = flag('quick');
 const QUICK_SHAPES = ['tiny_3x32x32', 'adain_512x32x32', 'cyclegan_64x256x256', 'big_plane_16x1024x1024'];
@@ -37,53 +35,7 @@ const slowMs = quick ? 150 : 400;
 const verySlowMs = quick ? 1500 : 4000;
 const cores = os.availableParallelism();
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const fmtTime = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(2)} us` : ms < 1000 ? `${ms.toFixed(2)} ms` : `${(ms / 1000).toFixed(2)} s`);
-let lastProgress = '';
-const progress = (msg) => {
-  lastProgress = msg;
-  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${msg}`);
-  else process.stderr.write(`${msg}\n`);
-};
-
-async function timeOnce(fn) {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
-
-/** Median per-call time of each row, interleaved over rounds. */
-async function timeRows(rows, pass, label) {
-  const samples = new Map(rows.map((r) => [r.name, []]));
-  const cost = new Map();
-  for (const r of rows) {
-    await r.select?.();
-    await r[pass](); // warm-up (JIT, lazy pools, page faults)
-    cost.set(r.name, await timeOnce(r[pass]));
-  }
-  for (let round = 0; round < rounds; round++) {
-    for (const r of rows) {
-      progress(`${label}: round ${round + 1}/${rounds}, ${r.name}`);
-      const c = cost.get(r.name);
-      if (c > verySlowMs) {
-        if (round === 0) samples.get(r.name).push(c);
-        continue;
-      }
-      await r.select?.();
-      if (c > slowMs) {
-        samples.get(r.name).push(await timeOnce(r[pass]));
-        continue;
-      }
-      const bench = new Bench({ time: timeMs, iterations: 5, warmupTime: timeMs / 5, warmupIterations: 2 });
-      bench.add(r.name, r[pass]);
-      await bench.run();
-      const t = bench.tasks[0];
-      if (t.result.state !== 'completed') throw new Error(`${r.name}: ${t.result.state} ${t.result.error ?? ''}`);
-      samples.get(r.name).push(t.result.latency.p50);
-    }
-  }
-  return new Map([...samples].map(([k, v]) => [k, { ms: median(v), samples: v.length }]));
-}
+const timeRows = rowTimer({ rounds, timeMs, slowMs, verySlowMs });
 
 const info = backendInfo();
 const isas = nativeIsas();
@@ -199,4 +151,3 @@ fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
 fs.writeFileSync(path.join(outDir, 'latest.svg'), chartSvg(report));
 console.log(`\nwrote ${path.relative(process.cwd(), path.join(outDir, 'latest.json'))} and latest.svg`);
-void lastProgress;

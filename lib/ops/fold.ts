@@ -6,15 +6,6 @@
  * same for the fused channels-first path.
  */
 
-/** Parallel-variance merge of (count, mean, M2) pairs. */
-export function chan(
-  ca: number, ma: number, qa: number, cb: number, mb: number, qb: number,
-): [count: number, mean: number, m2: number] {
-  const acc = new Float64Array([ca, ma, qa]);
-  mergeInto(acc, cb, mb, qb);
-  return [acc[0], acc[1], acc[2]];
-}
-
 /**
  * acc = [count, mean, M2] merged in place with (cb, mb, qb) (Chan et al.).
  * In place, so loops over thousands of statistics allocate nothing.
