@@ -6,7 +6,7 @@ import { maxAbs, maxAbsDiff, normals, numel, refBackward, refForward } from '../
 const initial = lib.getThreads();
 afterAll(() => lib.setThreads(initial));
 
-// Shapes that take each parallel path (see native/ops/instance_norm.cc):
+// Shapes that take each parallel path (see native/ops/group_norm.cc):
 // serial (under 256Ki elements), whole planes across threads, groups of
 // small planes, planes split into chunks.
 const SHAPES: Record<string, number[]> = {
