@@ -1,9 +1,10 @@
 /**
- * Not part of the public API (no semver promise): hooks for the benchmark,
- * which compares ISAs within one process. Users cap the ISA with
- * INSTNORM_ISA instead.
+ * Not part of the public API (no semver promise): hooks for the benchmark
+ * and the tests, which compare ISAs and backends within one process. Users
+ * cap the ISA with INSTNORM_ISA and choose the backend with INSTNORM_BACKEND.
  */
-import { active, type IsaName } from './backend';
+import { active, type Backend, type IsaName } from './backend';
+import { jsKernels } from './js/index';
 
 /** ISAs the loaded addon can run here, best first ([] on the JS backend). */
 export function nativeIsas(): IsaName[] {
@@ -14,5 +15,24 @@ export function nativeIsas(): IsaName[] {
 export function setIsa(isa: IsaName): boolean {
   if (!active.native || !active.native.setIsa(isa)) return false;
   active.info.isa = isa;
+  return true;
+}
+
+// The backend chosen at load, kept while useBackend('js') is in effect.
+let loaded: Backend | null = null;
+
+/**
+ * Runs every following call on the JS backend ('js') or back on the backend
+ * chosen at load ('native'); false when 'native' was asked for and the
+ * addon is not loaded.
+ */
+export function useBackend(name: 'js' | 'native'): boolean {
+  loaded ??= { ...active, info: { ...active.info } };
+  if (name === 'js') {
+    Object.assign(active, { kernels: jsKernels, native: null, info: { name: 'js', isa: null, threads: 1, reason: 'internal.useBackend' } });
+    return true;
+  }
+  if (!loaded.native) return false;
+  Object.assign(active, { kernels: loaded.kernels, native: loaded.native, info: { ...loaded.info, isa: loaded.native.isa() } });
   return true;
 }
