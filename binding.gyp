@@ -21,14 +21,10 @@
     {
       "target_name": "instnorm",
       "sources": [
-        "native/binding.cc",
         "native/kernels/dispatch.cc",
         "native/kernels/isa_scalar.cc",
-        "native/ops/group_norm.cc",
-        "native/ops/layer_norm.cc",
-        "native/ops/planes.cc",
-        "native/ops/channels_last.cc",
         "native/runtime/thread_pool.cc",
+        "<!@(node -p \"require('fs').readdirSync('native/binding').concat(require('fs').readdirSync('native/ops').map(f=>'../ops/'+f)).filter(f=>f.endsWith('.cc')).map(f=>'native/binding/'+f).join(' ')\")",
       ],
       "conditions": [
         ["target_arch=='x64'", {

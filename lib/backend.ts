@@ -12,8 +12,9 @@
  */
 import * as path from 'node:path';
 import * as os from 'node:os';
-import type { AsyncKernels, Kernels, NativeAddon } from './kernels';
-import { jsKernels } from './js/index';
+import type { OpRunner } from './descriptors';
+import { jsOps } from './js/index';
+import { nativeOps, type NativeAddon } from './native';
 
 export type IsaName = 'avx512' | 'avx2' | 'neon' | 'scalar';
 
@@ -33,7 +34,7 @@ const ISA_ORDER: Record<string, readonly IsaName[]> = {
 const ALL_ISAS: readonly IsaName[] = ['scalar', 'avx2', 'avx512', 'neon'];
 
 export interface Backend {
-  kernels: Kernels & AsyncKernels;
+  ops: OpRunner;
   info: BackendInfo;
   native: NativeAddon | null;
 }
@@ -103,7 +104,7 @@ export function selectBackend(env: NodeJS.ProcessEnv = process.env): Backend {
     throw new Error(`instnorm: INSTNORM_BACKEND=${forced} is not valid (expected js or native)`);
   }
   if (forced === 'js') {
-    return { kernels: jsKernels, native: null, info: { name: 'js', isa: null, threads: 1, reason: 'INSTNORM_BACKEND=js' } };
+    return { ops: jsOps, native: null, info: { name: 'js', isa: null, threads: 1, reason: 'INSTNORM_BACKEND=js' } };
   }
   let addon: NativeAddon;
   try {
@@ -124,12 +125,12 @@ export function selectBackend(env: NodeJS.ProcessEnv = process.env): Backend {
         'set INSTNORM_REQUIRE_NATIVE=1 to make this an error.',
       { code: 'INSTNORM_JS_FALLBACK' },
     );
-    return { kernels: jsKernels, native: null, info: { name: 'js', isa: null, threads: 1, reason } };
+    return { ops: jsOps, native: null, info: { name: 'js', isa: null, threads: 1, reason } };
   }
   const isa = capIsa(addon, env.INSTNORM_ISA);
   const threads = initialThreads(env);
   addon.setThreads(threads);
-  return { kernels: addon, native: addon, info: { name: 'native', isa, threads } };
+  return { ops: nativeOps(addon), native: addon, info: { name: 'native', isa, threads } };
 }
 
 /** The backend of this process (per worker thread), chosen at first load. */

@@ -1,11 +1,11 @@
 /**
  * instnorm: instance normalization and its family for Node.js.
  *
- * The facade owns the user's experience: each operation's module validates
- * every argument (before any kernel runs), allocates results that were not
- * supplied, and hands the work to the backend chosen at load (native SIMD
- * or pure TS). Operations that combine statistics across planes are
- * composed from the backend's primitives in lib/ops/.
+ * The facade owns the user's experience: each operation's module (lib/api/)
+ * validates every argument before anything runs, allocates results that
+ * were not supplied, and hands one call descriptor (lib/descriptors.ts) to
+ * the backend chosen at load: the native op layer (native/ops/) or the
+ * pure-TS one (lib/js/), which run the whole operation.
  */
 import { active, checkThreads, type BackendInfo, type IsaName } from './backend';
 
@@ -13,21 +13,27 @@ export type { BackendInfo, IsaName };
 export type { Layout } from './validate';
 export {
   instanceNorm, instanceNormBackward, instanceNormAsync, instanceNormBackwardAsync,
-  groupNorm, groupNormBackward, conditionalInstanceNorm, conditionalInstanceNormBackward,
-} from './group_norm';
+} from './api/instance_norm';
 export type {
-  InstanceNormOptions, InstanceNormBackwardOptions, InstanceNormGradients, GroupNormOptions,
-  GroupNormBackwardOptions, NormGradients, ConditionalInstanceNormOptions,
-  ConditionalInstanceNormBackwardOptions, ConditionalGradients,
-} from './group_norm';
-export { batchNorm, batchNormBackward } from './batch_norm';
-export type { BatchNormOptions, BatchNormBackwardOptions, BatchStats } from './batch_norm';
-export { layerNorm, layerNormBackward } from './layer_norm';
-export type { LayerNormOptions, LayerNormBackwardOptions } from './layer_norm';
-export { adaIN, adaINBackward } from './adain';
-export type { AdaINOptions, AdaINBackwardOptions } from './adain';
-export { moments, mergeMoments } from './moments';
-export type { Moments, MomentsOptions, MomentsOver } from './moments';
+  InstanceNormOptions, InstanceNormBackwardOptions, InstanceNormGradients, NormGradients,
+} from './api/instance_norm';
+export { groupNorm, groupNormBackward, groupNormAsync, groupNormBackwardAsync } from './api/group_norm';
+export type { GroupNormOptions, GroupNormBackwardOptions } from './api/group_norm';
+export {
+  conditionalInstanceNorm, conditionalInstanceNormBackward, conditionalInstanceNormAsync,
+  conditionalInstanceNormBackwardAsync,
+} from './api/conditional_instance_norm';
+export type {
+  ConditionalInstanceNormOptions, ConditionalInstanceNormBackwardOptions, ConditionalGradients,
+} from './api/conditional_instance_norm';
+export { batchNorm, batchNormBackward, batchNormAsync, batchNormBackwardAsync } from './api/batch_norm';
+export type { BatchNormOptions, BatchNormBackwardOptions, BatchStats, BatchNormGradients } from './api/batch_norm';
+export { layerNorm, layerNormBackward, layerNormAsync, layerNormBackwardAsync } from './api/layer_norm';
+export type { LayerNormOptions, LayerNormBackwardOptions, LayerNormGradients } from './api/layer_norm';
+export { adaIN, adaINBackward, adaINAsync, adaINBackwardAsync } from './api/adain';
+export type { AdaINOptions, AdaINBackwardOptions, AdaINGradients } from './api/adain';
+export { moments, momentsAsync, mergeMoments } from './api/moments';
+export type { Moments, MomentsOptions, MomentsOver } from './api/moments';
 
 /**
  * Sets how many threads the native kernels may use (1 to 1024; default:

@@ -4,7 +4,7 @@
  * cap the ISA with INSTNORM_ISA and choose the backend with INSTNORM_BACKEND.
  */
 import { active, type Backend, type IsaName } from './backend';
-import { jsKernels } from './js/index';
+import { jsOps } from './js/index';
 
 /** ISAs the loaded addon can run here, best first ([] on the JS backend). */
 export function nativeIsas(): IsaName[] {
@@ -29,10 +29,10 @@ let loaded: Backend | null = null;
 export function useBackend(name: 'js' | 'native'): boolean {
   loaded ??= { ...active, info: { ...active.info } };
   if (name === 'js') {
-    Object.assign(active, { kernels: jsKernels, native: null, info: { name: 'js', isa: null, threads: 1, reason: 'internal.useBackend' } });
+    Object.assign(active, { ops: jsOps, native: null, info: { name: 'js', isa: null, threads: 1, reason: 'internal.useBackend' } });
     return true;
   }
   if (!loaded.native) return false;
-  Object.assign(active, { kernels: loaded.kernels, native: loaded.native, info: { ...loaded.info, isa: loaded.native.isa() } });
+  Object.assign(active, { ops: loaded.ops, native: loaded.native, info: { ...loaded.info, isa: loaded.native.isa() } });
   return true;
 }

@@ -1,39 +1,42 @@
 /**
  * The pure-TS backend: the fallback when the native addon is unavailable,
- * and the tests' parity reference. Same semantics as the native kernels
- * (biased variance, eps inside the root, a constant group/row normalizes to
- * beta), but every sum and every intermediate is a float64; only the stored
- * results are rounded to float32.
+ * and the tests' parity reference. The same ops as native/ops/, taking the
+ * same descriptors, with every sum and intermediate in float64 (only stored
+ * results are rounded to float32).
+ *
+ * It has no thread to move work to, so its async calls run the op at call
+ * time, on the calling thread, and return a settled promise: no user code
+ * can run in between, so no buffer can be transferred or resized under it.
  */
-import type { AsyncKernels, Kernels } from '../kernels';
-import { deferred } from './deferred';
+import type { Descriptors, OpName, OpRunner } from '../descriptors';
+import { adaINBackward, adaINForward } from './adain';
+import { batchNormBackward, batchNormForward } from './batch_norm';
 import { groupNormBackward, groupNormForward } from './group_norm';
 import { layerNormBackward, layerNormForward } from './layer_norm';
-import {
-  channelsLastAffine, channelsLastBackwardApply, channelsLastCoMoments, channelsLastMoments,
-  planeAffine, planeBackwardApply, planeCoMoments, planeMoments,
-} from './primitives';
+import { momentsOp } from './moments';
 
-export { groupNormBackward, groupNormForward } from './group_norm';
-export { layerNormBackward, layerNormForward } from './layer_norm';
-export {
-  channelsLastAffine, channelsLastBackwardApply, channelsLastCoMoments, channelsLastMoments,
-  planeAffine, planeBackwardApply, planeCoMoments, planeMoments,
-} from './primitives';
-
-export const jsKernels: Kernels & AsyncKernels = {
-  groupNormForward,
+const OPS: { [K in OpName]: (d: Descriptors[K]) => void } = {
+  groupNorm: groupNormForward,
   groupNormBackward,
-  layerNormForward,
+  batchNorm: batchNormForward,
+  batchNormBackward,
+  layerNorm: layerNormForward,
   layerNormBackward,
-  planeMoments,
-  planeCoMoments,
-  planeAffine,
-  planeBackwardApply,
-  channelsLastMoments,
-  channelsLastCoMoments,
-  channelsLastAffine,
-  channelsLastBackwardApply,
-  groupNormForwardAsync: deferred(groupNormForward),
-  groupNormBackwardAsync: deferred(groupNormBackward),
+  adaIN: adaINForward,
+  adaINBackward,
+  moments: momentsOp,
+};
+
+export const jsOps: OpRunner = {
+  run<K extends OpName>(op: K, d: Descriptors[K]): void {
+    OPS[op](d);
+  },
+  runAsync<K extends OpName>(op: K, d: Descriptors[K]): Promise<void> {
+    try {
+      OPS[op](d);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  },
 };

@@ -3,22 +3,20 @@
  * elementwise gamma/beta of length L. float64 throughout; only stored
  * results are rounded to float32.
  */
+import type { LayerNormBackwardDesc, LayerNormDesc } from '../descriptors';
 import { isInfinite, rstdOf, runMoments } from './stats';
 
-type F32 = Float32Array;
-
 /** y = gamma[i] * xhat + beta[i]; a constant row (M2 = 0) has xhat = 0. */
-export function layerNormForward(
-  x: F32, y: F32, R: number, L: number, gamma: F32 | null, beta: F32 | null, eps: number,
-  meanOut: F32 | null, rstdOut: F32 | null,
-): void {
-  const stMean = new Float64Array(1); // statistics of the current row
-  const stM2 = new Float64Array(1);
+export function layerNormForward(d: LayerNormDesc): void {
+  const { x, out: y, rows: R, len: L, eps } = d;
+  const gamma = d.gamma ?? null;
+  const beta = d.beta ?? null;
+  const st = new Float64Array(2); // statistics of the current row
   for (let row = 0; row < R; row++) {
     const o = row * L;
-    runMoments(x, o, L, stMean, stM2, 0);
-    const mean = stMean[0];
-    const m2 = stM2[0];
+    runMoments(x, o, 1, L, st);
+    const mean = st[0];
+    const m2 = st[1];
     const rstd = rstdOf(m2, L, eps);
     if (m2 === 0) {
       for (let i = 0; i < L; i++) y[o + i] = beta ? beta[i] : 0;
@@ -29,8 +27,8 @@ export function layerNormForward(
         y[o + i] = (x[o + i] - mean) * rstd * (gamma ? gamma[i] : 1) + (beta ? beta[i] : 0);
       }
     }
-    if (meanOut) meanOut[row] = mean;
-    if (rstdOut) rstdOut[row] = rstd;
+    if (d.mean) d.mean[row] = mean;
+    if (d.rstd) d.rstd[row] = rstd;
   }
 }
 
@@ -42,10 +40,10 @@ export function layerNormForward(
  * eps; mu is always recomputed exactly. An infinite r (constant row, eps = 0)
  * gives dx = 0 and no dgamma share.
  */
-export function layerNormBackward(
-  dy: F32, x: F32, dx: F32, dgamma: F32, dbeta: F32, R: number, L: number,
-  gamma: F32 | null, _meanIn: F32 | null, rstdIn: F32 | null, eps: number,
-): void {
+export function layerNormBackward(d: LayerNormBackwardDesc): void {
+  const { dy, x, dx, dgamma, dbeta, rows: R, len: L, eps } = d;
+  const gamma = d.gamma ?? null;
+  const rstdIn = d.rstd ?? null;
   const accG = new Float64Array(L);
   const accB = new Float64Array(L);
   for (let row = 0; row < R; row++) {

@@ -1,102 +1,53 @@
+// Group norm channels-first: x viewed as [N, G, cpg, S], each (n, g) group a
+// contiguous run of cpg*S floats. Its statistics are taken and its output
+// written while the run is still in cache (one read from memory, one
+// re-read from cache); a tensor of few large groups is instead split into
+// fixed chunks across threads in phases (statistics, fold, apply).
 #include "group_norm.h"
 
-#include <cmath>
-#include <vector>
-
 #include "../runtime/thread_pool.h"
+#include "fold.h"
+#include "group_norm_rows.h"
 #include "policy.h"
+#include "scratch.h"
 #include "stats.h"
 
 namespace instnorm {
 namespace ops {
-namespace {
 
 using kernels::CoMoments;
-using kernels::KernelTable;
 using kernels::Moments;
 
-inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-// How a group is normalized: xhat = (x - hi - lo) * rstd.
-struct GroupStats {
-  SplitMean mean;
-  double mean_d, rstd;
-  bool constant;  // m2 == 0: xhat is exactly 0, for every eps
-};
-
-GroupStats group_stats(const Moments& mo, double eps) {
-  return {split(mo.mean), mo.mean, rstd_of(mo.m2, mo.count, eps), mo.m2 == 0.0};
+const char* group_check(int64_t c, int64_t groups, int64_t affine, int64_t rows, int64_t n, double eps) {
+  if (c % groups != 0) return "groups must divide c";
+  if (!(eps >= 0.0)) return "eps must be a finite number >= 0";
+  if (affine == kPerChannel && rows != 1) return "rows must be 1 for a per-channel affine";
+  if (affine == kPerSample && rows != n) return "rows must be n for a per-sample affine";
+  return nullptr;
 }
 
-// One channel's y = (x - sub) * scale + shift, for y = g*xhat + b + blend*x.
-struct Affine {
-  float sub, scale, shift;
-};
-
-inline Affine channel_affine(const GroupStats& s, double g, double b, double blend) {
-  if (s.constant) {
-    // xhat = 0 (also for eps = 0, where rstd is infinite, and eps so small
-    // that g*rstd would overflow a float): y = b + blend*x.
-    return {s.mean.hi, static_cast<float>(blend),
-            static_cast<float>(b + blend * static_cast<double>(s.mean.hi))};
-  }
-  // y = S (x - mean) + b + blend*mean, S = g*rstd + blend; x - mean = (x - hi) - lo.
-  const double scale = g * s.rstd + blend;
-  const double shift = b + blend * s.mean_d - s.mean.lo * scale;
-  return {s.mean.hi, static_cast<float>(scale), static_cast<float>(shift)};
-}
-
-// One channel's dx = a (dy - dy_sub) + b (x - x_sub) + c, and its share of
-// dgamma and dbeta.
-struct ChannelGrad {
-  float dy_sub, x_sub, a, b, c;
-  double dgamma, dbeta;
-};
-
-// The group's gradient coefficients from its channels' joint statistics
-// (cm[0..cpg)), gammas g[0..cpg). With xhat = (x - mu) r and dxhat = g dy:
-//   dx = r (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) + blend dy
-//      = (r g_j + blend) dy - r P - r^2 Q (x - mu),
-//   P = mean over the group of g dy,  Q = mean over the group of g dy (x - mu) r.
-// Per channel, sum((x - mu) dy) comes from the channel's centred co-moment
-// plus a correction for its mean's offset from the group mean, so nothing
-// here cancels catastrophically.
-void group_grads(const CoMoments* cm, const double* g, int64_t cpg, double saved_rstd,
-                 double eps, double blend, ChannelGrad* out) {
-  Moments gm{0.0, 0.0, 0.0};
-  for (int64_t j = 0; j < cpg; ++j) gm = merge_moments(gm, {cm[j].count, cm[j].mean_x, cm[j].m2_x});
-  const double r = saved_rstd >= 0.0 ? saved_rstd : rstd_of(gm.m2, gm.count, eps);
-  const SplitMean mu = split(gm.mean);
-  double p = 0.0, q = 0.0;
-  for (int64_t j = 0; j < cpg; ++j) {
-    const double sum_dy = cm[j].count * cm[j].mean_dy;
-    const double sum_xc_dy = cm[j].c_x_dy + cm[j].count * (cm[j].mean_x - gm.mean) * cm[j].mean_dy;
-    p += g[j] * cm[j].mean_dy * (cm[j].count / gm.count);
-    q += g[j] * sum_xc_dy;
-    out[j].dgamma = r * sum_xc_dy;
-    out[j].dbeta = sum_dy;
-  }
-  const double b = -r * r * r * q / gm.count;
-  const bool undefined = std::isinf(r);  // constant group, eps = 0
-  for (int64_t j = 0; j < cpg; ++j) {
-    const float dy_sub = static_cast<float>(cm[j].mean_dy);
-    ChannelGrad& o = out[j];
-    o.dy_sub = dy_sub;
-    o.x_sub = mu.hi;
-    if (undefined) {
-      o.a = static_cast<float>(blend);
-      o.b = 0.0f;
-      o.c = static_cast<float>(blend * dy_sub);
-      o.dgamma = 0.0;
-      continue;
+void reduce_rows(const double* share_g, const double* share_b, int64_t n, int64_t c, int64_t rows,
+                 const SampleRows& row_of, float* dgamma, float* dbeta) {
+  Scratch<double> acc(2 * rows * c);
+  double* ag = acc.data();
+  double* ab = ag + rows * c;
+  for (int64_t i = 0; i < 2 * rows * c; ++i) ag[i] = 0.0;
+  for (int64_t s = 0; s < n; ++s) {
+    const int64_t r = row_of(s) * c;
+    for (int64_t j = 0; j < c; ++j) {
+      ag[r + j] += share_g[s * c + j];
+      ab[r + j] += share_b[s * c + j];
     }
-    const double a = r * g[j] + blend;
-    o.a = static_cast<float>(a);
-    o.b = static_cast<float>(b);
-    // g dy_sub - P before scaling by r: exactly 0 for a one-element group.
-    o.c = static_cast<float>(r * (g[j] * dy_sub - p) + blend * dy_sub - b * mu.lo);
+  }
+  for (int64_t i = 0; i < rows * c; ++i) {
+    dgamma[i] = static_cast<float>(ag[i]);
+    dbeta[i] = static_cast<float>(ab[i]);
   }
 }
+
+namespace {
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // Whole groups per task, or the phased split for few large groups.
 inline bool split_groups(int64_t groups, int64_t len, int threads) {
@@ -109,29 +60,29 @@ inline bool split_groups(int64_t groups, int64_t len, int threads) {
 constexpr int64_t kBatch = 8;
 constexpr int64_t kSmallGroup = 1024;  // a batch of these stays in L1
 
-}  // namespace
-
-void group_norm_forward(const KernelTable& k, const GroupNormForward& a) {
-  const int64_t C = a.g * a.cpg, groups = a.n * a.g, len = a.cpg * a.m;
-  const int64_t numel = groups * len;
-  const bool stream = streaming(numel, a.m);
+void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRows& row_of) {
+  const kernels::KernelTable& k = ctx.k;
+  const int64_t C = a.c, G = a.groups, cpg = C / G, m = a.s;
+  const int64_t groups = a.n * G, len = cpg * m, numel = groups * len;
+  const bool stream = streaming(numel, m);
   auto stats_for = [&](int64_t grp, const Moments& mo) {
-    const GroupStats s = group_stats(mo, a.eps);
+    const Normalizer s = normalizer(mo, a.eps);
     if (a.mean) a.mean[grp] = static_cast<float>(mo.mean);
     if (a.rstd) a.rstd[grp] = static_cast<float>(s.rstd);
     return s;
   };
   // Elements [start, start + count) of group grp, channel by channel.
-  auto apply_span = [&](int64_t grp, const GroupStats& s, int64_t start, int64_t count) {
+  auto apply_span = [&](int64_t grp, const Normalizer& s, int64_t start, int64_t count) {
     const float* x = a.x + grp * len;
     float* y = a.y + grp * len;
-    const int64_t first = (a.per_sample ? (grp / a.g) * C : 0) + (grp % a.g) * a.cpg;
+    const int64_t first = row_of(grp / G) * C + (grp % G) * cpg;
     while (count > 0) {
-      const int64_t j = start / a.m;
-      const int64_t seg = min64(count, (j + 1) * a.m - start);
-      const Affine f = channel_affine(s, a.gamma ? a.gamma[first + j] : 1.0,
-                                      a.beta ? a.beta[first + j] : 0.0, a.blend);
-      k.affine(x + start, y + start, seg, f.sub, f.scale, f.shift, stream);
+      const int64_t j = start / m;
+      const int64_t seg = min64(count, (j + 1) * m - start);
+      float sub, scale, shift;
+      fold_affine(s, a.gamma ? a.gamma[first + j] : 1.0, a.beta ? a.beta[first + j] : 0.0, a.blend,
+                  {&sub, &scale, &shift}, 0);
+      k.affine(x + start, y + start, seg, sub, scale, shift, stream);
       start += seg;
       count -= seg;
     }
@@ -141,63 +92,73 @@ void group_norm_forward(const KernelTable& k, const GroupNormForward& a) {
   auto group_batch = [&](int64_t b) {
     const int64_t g0 = b * batch, g1 = min64(g0 + batch, groups);
     Moments mo[kBatch];
-    GroupStats st[kBatch];
+    Normalizer st[kBatch];
     for (int64_t i = g0; i < g1; ++i) mo[i - g0] = plane_moments(k, a.x + i * len, len);
     for (int64_t i = g0; i < g1; ++i) st[i - g0] = stats_for(i, mo[i - g0]);
     for (int64_t i = g0; i < g1; ++i) apply_span(i, st[i - g0], 0, len);
   };
 
-  if (serial(numel, a.threads)) {
+  if (serial(numel, ctx.threads)) {
     for (int64_t b = 0; b < batches; ++b) group_batch(b);
-  } else if (!split_groups(groups, len, a.threads)) {
-    runtime::parallel_for(a.threads, batches, group_batch);
+  } else if (!split_groups(groups, len, ctx.threads)) {
+    runtime::parallel_for(ctx.threads, batches, group_batch);
   } else {
-    thread_local std::vector<Moments> part_scratch;
-    thread_local std::vector<GroupStats> stats_scratch;
-    const int64_t cpg = chunks_of(len);
-    Moments* part = scratch(part_scratch, groups * cpg);
-    GroupStats* st = scratch(stats_scratch, groups);
-    runtime::parallel_for(a.threads, groups * cpg, [&](int64_t t) {
-      const int64_t i = t / cpg, j = t % cpg;
+    const int64_t cpr = chunks_of(len);
+    Scratch<Moments> part(groups * cpr);
+    Scratch<Normalizer> st(groups);
+    runtime::parallel_for(ctx.threads, groups * cpr, [&](int64_t t) {
+      const int64_t i = t / cpr, j = t % cpr;
       part[t] = k.moments(a.x + i * len + j * kChunk, chunk_len(len, j));
     });
     for (int64_t i = 0; i < groups; ++i) {
       Moments acc{0.0, 0.0, 0.0};  // same order as plane_moments()
-      for (int64_t j = 0; j < cpg; ++j) acc = merge_moments(acc, part[i * cpg + j]);
+      for (int64_t j = 0; j < cpr; ++j) acc = merge_moments(acc, part[i * cpr + j]);
       st[i] = stats_for(i, acc);
     }
-    runtime::parallel_for(a.threads, groups * cpg, [&](int64_t t) {
-      const int64_t i = t / cpg, j = t % cpg;
+    runtime::parallel_for(ctx.threads, groups * cpr, [&](int64_t t) {
+      const int64_t i = t / cpr, j = t % cpr;
       apply_span(i, st[i], j * kChunk, chunk_len(len, j));
     });
   }
 }
 
-void group_norm_backward(const KernelTable& k, const GroupNormBackward& a) {
-  const int64_t C = a.g * a.cpg, groups = a.n * a.g, units = a.n * C, m = a.m;
-  const int64_t len = a.cpg * m, numel = units * m;
-  const bool saved = a.mean && a.rstd;
-  const bool stream = streaming(numel, m);
-  thread_local std::vector<CoMoments> cm_scratch;
-  thread_local std::vector<ChannelGrad> grad_scratch;
-  thread_local std::vector<double> gamma_scratch;
-  CoMoments* cm = scratch(cm_scratch, units);
-  ChannelGrad* grad = scratch(grad_scratch, units);
-  // The gamma of every (n, c) unit, so a group's coefficients read one run.
-  double* gam = scratch(gamma_scratch, units);
-  for (int64_t u = 0; u < units; ++u) {
-    const int64_t idx = a.per_sample ? u : u % C;
-    gam[u] = a.gamma ? static_cast<double>(a.gamma[idx]) : 1.0;
+// Gradient coefficients for `count` units in one block of 5*count floats.
+struct GradBlock {
+  Scratch<float> mem;
+  GradCoef co;
+  explicit GradBlock(int64_t count) : mem(5 * count) {
+    float* p = mem.data();
+    co = {p, p + count, p + 2 * count, p + 3 * count, p + 4 * count};
   }
-  auto finish_group = [&](int64_t grp) {
-    const int64_t u0 = grp * a.cpg;
-    group_grads(cm + u0, gam + u0, a.cpg, saved ? static_cast<double>(a.rstd[grp]) : -1.0,
-                a.eps, a.blend, grad + u0);
+};
+
+void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleRows& row_of) {
+  const kernels::KernelTable& k = ctx.k;
+  const int64_t C = a.c, G = a.groups, cpg = C / G, m = a.s;
+  const int64_t groups = a.n * G, units = a.n * C, len = cpg * m, numel = units * m;
+  const bool saved = a.rstd != nullptr;
+  const bool stream = streaming(numel, m);
+  Scratch<double> share(2 * units);  // dgamma, then dbeta share of every unit
+  double* share_g = share.data();
+  double* share_b = share_g + units;
+  auto gamma_of = [&](int64_t u) {
+    return a.gamma ? static_cast<double>(a.gamma[row_of(u / C) * C + u % C]) : 1.0;
   };
-  auto apply = [&](int64_t u, int64_t start, int64_t count) {
+  // The coefficients of groups [g0, g1) from their units' joint statistics
+  // cm[0..), into co (indexed from unit g0*cpg).
+  auto fold_groups = [&](int64_t g0, int64_t g1, const CoMoments* cm, GradCoef co) {
+    Scratch<double> gam(cpg);
+    for (int64_t i = g0; i < g1; ++i) {
+      const int64_t u0 = i * cpg;
+      for (int64_t j = 0; j < cpg; ++j) gam[j] = gamma_of(u0 + j);
+      group_grads(cm + (u0 - g0 * cpg), gam.data(), cpg, saved ? static_cast<double>(a.rstd[i]) : -1.0, a.eps,
+                  a.blend, co, u0 - g0 * cpg, share_g + u0, share_b + u0);
+    }
+  };
+  auto apply = [&](int64_t u, int64_t start, int64_t count, const GradCoef& co, int64_t i) {
     const int64_t off = u * m + start;
-    const ChannelGrad& c = grad[u];
-    k.backward_apply(a.dy + off, a.x + off, a.dx + off, count, c.dy_sub, c.x_sub, c.a, c.b, c.c, stream);
+    k.backward_apply(a.dy + off, a.x + off, a.dx + off, count, co.dy_sub[i], co.x_sub[i], co.a[i], co.b[i],
+                     co.c[i], stream);
   };
   // Groups in memory order (small ones in batches, so the scalar work of
   // several groups overlaps). Parallel over groups, not channels, so a
@@ -205,21 +166,25 @@ void group_norm_backward(const KernelTable& k, const GroupNormBackward& a) {
   const int64_t batch = len <= kSmallGroup ? kBatch : 1;
   const int64_t batches = (groups + batch - 1) / batch;
   auto group_batch = [&](int64_t b) {
-    const int64_t u0 = b * batch * a.cpg, u1 = min64((b + 1) * batch, groups) * a.cpg;
-    for (int64_t u = u0; u < u1; ++u) cm[u] = plane_co_moments(k, a.dy + u * m, a.x + u * m, m);
-    for (int64_t i = b * batch; i < min64((b + 1) * batch, groups); ++i) finish_group(i);
-    for (int64_t u = u0; u < u1; ++u) apply(u, 0, m);
+    const int64_t g0 = b * batch, g1 = min64(g0 + batch, groups);
+    const int64_t u0 = g0 * cpg, u1 = g1 * cpg;
+    Scratch<CoMoments> cm(u1 - u0);
+    GradBlock gb(u1 - u0);
+    for (int64_t u = u0; u < u1; ++u) cm[u - u0] = plane_co_moments(k, a.dy + u * m, a.x + u * m, m);
+    fold_groups(g0, g1, cm.data(), gb.co);
+    for (int64_t u = u0; u < u1; ++u) apply(u, 0, m, gb.co, u - u0);
   };
 
-  if (serial(numel, a.threads)) {
+  if (serial(numel, ctx.threads)) {
     for (int64_t b = 0; b < batches; ++b) group_batch(b);
-  } else if (!split_groups(groups, len, a.threads)) {
-    runtime::parallel_for(a.threads, batches, group_batch);
+  } else if (!split_groups(groups, len, ctx.threads)) {
+    runtime::parallel_for(ctx.threads, batches, group_batch);
   } else {
-    thread_local std::vector<CoMoments> part_scratch;
     const int64_t cpu = chunks_of(m);
-    CoMoments* part = scratch(part_scratch, units * cpu);
-    runtime::parallel_for(a.threads, units * cpu, [&](int64_t t) {
+    Scratch<CoMoments> part(units * cpu);
+    Scratch<CoMoments> cm(units);
+    GradBlock gb(units);
+    runtime::parallel_for(ctx.threads, units * cpu, [&](int64_t t) {
       const int64_t u = t / cpu, j = t % cpu, off = u * m + j * kChunk;
       part[t] = k.co_moments(a.dy + off, a.x + off, chunk_len(m, j));
     });
@@ -228,31 +193,37 @@ void group_norm_backward(const KernelTable& k, const GroupNormBackward& a) {
       for (int64_t j = 0; j < cpu; ++j) acc = merge_co_moments(acc, part[u * cpu + j]);
       cm[u] = acc;
     }
-    for (int64_t i = 0; i < groups; ++i) finish_group(i);
-    runtime::parallel_for(a.threads, units * cpu, [&](int64_t t) {
+    fold_groups(0, groups, cm.data(), gb.co);
+    runtime::parallel_for(ctx.threads, units * cpu, [&](int64_t t) {
       const int64_t u = t / cpu, j = t % cpu;
-      apply(u, j * kChunk, chunk_len(m, j));
+      apply(u, j * kChunk, chunk_len(m, j), gb.co, u);
     });
   }
+  reduce_rows(share_g, share_b, a.n, C, a.rows, row_of, a.dgamma, a.dbeta);
+}
 
-  // dgamma/dbeta: per sample as they are, or summed over n in a fixed order.
-  if (a.per_sample) {
-    for (int64_t u = 0; u < units; ++u) {
-      a.dgamma[u] = static_cast<float>(grad[u].dgamma);
-      a.dbeta[u] = static_cast<float>(grad[u].dbeta);
-    }
-    return;
-  }
-  for (int64_t c = 0; c < C; ++c) {
-    double dg = 0.0, db = 0.0;
-    for (int64_t n = 0; n < a.n; ++n) {
-      dg += grad[n * C + c].dgamma;
-      db += grad[n * C + c].dbeta;
-    }
-    a.dgamma[c] = static_cast<float>(dg);
-    a.dbeta[c] = static_cast<float>(db);
+}  // namespace
+
+void group_norm_forward(const Context& ctx, const GroupNormForward& d) {
+  const SampleRows row_of(d.affine, d.n, d.rows, d.condition);
+  if (d.channels_last) {
+    group_norm_forward_nhwc(ctx, d, row_of);
+  } else {
+    forward_nchw(ctx, d, row_of);
   }
 }
+
+void group_norm_backward(const Context& ctx, const GroupNormBackward& d) {
+  const SampleRows row_of(d.affine, d.n, d.rows, d.condition);
+  if (d.channels_last) {
+    group_norm_backward_nhwc(ctx, d, row_of);
+  } else {
+    backward_nchw(ctx, d, row_of);
+  }
+}
+
+INSTNORM_OP("groupNorm", GroupNormForward, group_norm_forward);
+INSTNORM_OP("groupNormBackward", GroupNormBackward, group_norm_backward);
 
 }  // namespace ops
 }  // namespace instnorm

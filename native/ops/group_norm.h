@@ -1,55 +1,106 @@
-// Group normalization over [N, G, cpg, M] (C = G*cpg channels, M = product
-// of the spatial dims), forward and backward, on caller-owned memory.
-// Instance norm is the case G = C (cpg = 1). Two generalizations ride
-// along because they cost nothing in the loops:
-// - per-sample affine: gamma/beta of length N*C (conditional IN, FiLM,
-//   AdaIN's style scale and shift);
-// - `blend`: y = gamma * xhat + beta + blend * x (AdaIN's alpha mixing).
-// Pure C++: the binding unwraps JS values into these arguments; shapes and
-// lengths were validated by the facade and re-checked by the binding.
+// Group normalization and everything built on it: instance norm (groups =
+// C), conditional instance norm (gamma/beta rows chosen per sample from a
+// table), per-sample affine (FiLM, StyleGAN-style modulation, AdaIN's
+// style statistics), and the `blend` term y = gamma*xhat + beta + blend*x
+// (AdaIN's alpha). Both layouts: channels-first [N, C, S] and
+// channels-last [N, S, C], S the product of the spatial dims.
+//
+// Statistics are taken per (sample, group of C/groups consecutive
+// channels). gamma and beta are tables of `rows` rows of C: which row a
+// sample uses is set by `affine`.
 #pragma once
 #include <cstdint>
 
-#include "../kernels/microkernels.h"
+#include "op.h"
 
 namespace instnorm {
 namespace ops {
 
+// Why a group-norm descriptor's values do not fit together, or nullptr.
+const char* group_check(int64_t c, int64_t groups, int64_t affine, int64_t rows, int64_t n, double eps);
+
+enum AffineRows : int64_t {
+  kPerChannel = 0,  // rows = 1: row 0 for every sample
+  kPerSample = 1,   // rows = N: row n for sample n
+  kConditional = 2  // rows = K: row condition[n] for sample n
+};
+
 struct GroupNormForward {
-  const float* x;      // N*C*M
-  float* y;            // N*C*M, may equal x
-  int64_t n, g, cpg, m;
-  const float* gamma;  // C (or N*C if per_sample) or nullptr (= 1)
-  const float* beta;   // C (or N*C if per_sample) or nullptr (= 0)
-  bool per_sample;
-  double blend;
-  double eps;
-  float* mean;         // N*G or nullptr
-  float* rstd;         // N*G or nullptr
-  int threads;         // >= 1
+  int64_t n, c, s, groups;
+  bool channels_last;
+  int64_t affine, rows;
+  double blend, eps;
+  const float* x;
+  float* y;
+  const float* gamma;         // rows*C or null (= 1)
+  const float* beta;          // rows*C or null (= 0)
+  const int32_t* condition;   // N, with affine == kConditional
+  float* mean;                // N*groups or null
+  float* rstd;                // N*groups or null
+
+  int64_t numel() const { return sat_mul(n, c, s); }
+  const char* check() const { return group_check(c, groups, affine, rows, n, eps); }
+  void fields(FieldVisitor& v) {
+    v.dim("n", n);
+    v.dim("c", c);
+    v.dim("s", s);
+    v.integer("groups", groups, 1, c);
+    v.flag("channelsLast", channels_last);
+    v.integer("affine", affine, kPerChannel, kConditional);
+    v.dim("rows", rows);
+    v.number("blend", blend);
+    v.number("eps", eps);
+    v.in("x", x, numel(), Need::kRequired);
+    v.out("out", y, numel(), Need::kRequired, {"x"});
+    v.in("gamma", gamma, sat_mul(rows, c), Need::kOptional);
+    v.in("beta", beta, sat_mul(rows, c), Need::kOptional);
+    v.in("condition", condition, n, affine == kConditional ? Need::kRequired : Need::kOptional);
+    v.out("mean", mean, sat_mul(n, groups), Need::kOptional);
+    v.out("rstd", rstd, sat_mul(n, groups), Need::kOptional);
+  }
 };
 
 struct GroupNormBackward {
-  const float* dy;     // N*C*M
-  const float* x;      // N*C*M
-  float* dx;           // N*C*M, may equal dy or x
-  float* dgamma;       // C (or N*C if per_sample)
-  float* dbeta;        // C (or N*C if per_sample)
-  int64_t n, g, cpg, m;
-  const float* gamma;  // C (or N*C) or nullptr (= 1)
-  bool per_sample;
-  double blend;
-  const float* mean;   // N*G or nullptr (then recomputed from x with eps)
-  const float* rstd;   // N*G or nullptr
-  double eps;
-  int threads;         // >= 1
+  int64_t n, c, s, groups;
+  bool channels_last;
+  int64_t affine, rows;
+  double blend, eps;
+  const float* dy;
+  const float* x;
+  float* dx;
+  float* dgamma;              // rows*C: row sums of the samples using that row
+  float* dbeta;               // rows*C
+  const float* gamma;         // rows*C or null
+  const int32_t* condition;   // N, with affine == kConditional
+  const float* mean;          // N*groups or null (the mean is recomputed either way)
+  const float* rstd;          // N*groups or null (then recomputed with eps)
+
+  int64_t numel() const { return sat_mul(n, c, s); }
+  const char* check() const { return group_check(c, groups, affine, rows, n, eps); }
+  void fields(FieldVisitor& v) {
+    v.dim("n", n);
+    v.dim("c", c);
+    v.dim("s", s);
+    v.integer("groups", groups, 1, c);
+    v.flag("channelsLast", channels_last);
+    v.integer("affine", affine, kPerChannel, kConditional);
+    v.dim("rows", rows);
+    v.number("blend", blend);
+    v.number("eps", eps);
+    v.in("dy", dy, numel(), Need::kRequired);
+    v.in("x", x, numel(), Need::kRequired);
+    v.out("dx", dx, numel(), Need::kRequired, {"dy", "x"});
+    v.out("dgamma", dgamma, sat_mul(rows, c), Need::kRequired);
+    v.out("dbeta", dbeta, sat_mul(rows, c), Need::kRequired);
+    v.in("gamma", gamma, sat_mul(rows, c), Need::kOptional);
+    v.in("condition", condition, n, affine == kConditional ? Need::kRequired : Need::kOptional);
+    v.in("mean", mean, sat_mul(n, groups), Need::kOptional);
+    v.in("rstd", rstd, sat_mul(n, groups), Need::kOptional);
+  }
 };
 
-// Results are bit-identical for every thread count: statistics are always
-// the in-order merge of fixed chunks (stats.h), whichever threads computed
-// them.
-void group_norm_forward(const kernels::KernelTable& k, const GroupNormForward& a);
-void group_norm_backward(const kernels::KernelTable& k, const GroupNormBackward& a);
+void group_norm_forward(const Context& ctx, const GroupNormForward& d);
+void group_norm_backward(const Context& ctx, const GroupNormBackward& d);
 
 }  // namespace ops
 }  // namespace instnorm

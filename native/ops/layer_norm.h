@@ -1,43 +1,69 @@
 // Layer normalization (PyTorch/ONNX semantics): R rows of L floats, each
-// row normalized over itself, then an elementwise affine of length L.
-// The transformer case ([batch, tokens, hidden], normalized over hidden) is
+// row normalized over itself, then an elementwise affine of length L. The
+// transformer case ([batch, tokens, hidden], normalized over hidden) is
 // many short rows; each row is read while it is in L1.
 #pragma once
 #include <cstdint>
 
-#include "../kernels/microkernels.h"
+#include "op.h"
 
 namespace instnorm {
 namespace ops {
 
 struct LayerNormForward {
-  const float* x;      // R*L
-  float* y;            // R*L, may equal x
   int64_t rows, len;
-  const float* gamma;  // L or nullptr (= 1)
-  const float* beta;   // L or nullptr (= 0)
   double eps;
-  float* mean;         // R or nullptr
-  float* rstd;         // R or nullptr
-  int threads;
+  const float* x;
+  float* y;
+  const float* gamma;  // L or null (= 1)
+  const float* beta;   // L or null (= 0)
+  float* mean;         // R or null
+  float* rstd;         // R or null
+
+  const char* check() const { return eps >= 0.0 ? nullptr : "eps must be a finite number >= 0"; }
+  void fields(FieldVisitor& v) {
+    v.dim("rows", rows);
+    v.dim("len", len);
+    v.number("eps", eps);
+    v.in("x", x, sat_mul(rows, len), Need::kRequired);
+    v.out("out", y, sat_mul(rows, len), Need::kRequired, {"x"});
+    v.in("gamma", gamma, len, Need::kOptional);
+    v.in("beta", beta, len, Need::kOptional);
+    v.out("mean", mean, rows, Need::kOptional);
+    v.out("rstd", rstd, rows, Need::kOptional);
+  }
 };
 
 struct LayerNormBackward {
-  const float* dy;     // R*L
-  const float* x;      // R*L
-  float* dx;           // R*L, may equal dy or x
+  int64_t rows, len;
+  double eps;
+  const float* dy;
+  const float* x;
+  float* dx;
   float* dgamma;       // L
   float* dbeta;        // L
-  int64_t rows, len;
-  const float* gamma;  // L or nullptr
-  const float* mean;   // R or nullptr (the mean is recomputed either way)
-  const float* rstd;   // R or nullptr (then recomputed with eps)
-  double eps;
-  int threads;
+  const float* gamma;  // L or null
+  const float* mean;   // R or null (the mean is recomputed either way)
+  const float* rstd;   // R or null (then recomputed with eps)
+
+  const char* check() const { return eps >= 0.0 ? nullptr : "eps must be a finite number >= 0"; }
+  void fields(FieldVisitor& v) {
+    v.dim("rows", rows);
+    v.dim("len", len);
+    v.number("eps", eps);
+    v.in("dy", dy, sat_mul(rows, len), Need::kRequired);
+    v.in("x", x, sat_mul(rows, len), Need::kRequired);
+    v.out("dx", dx, sat_mul(rows, len), Need::kRequired, {"dy", "x"});
+    v.out("dgamma", dgamma, len, Need::kRequired);
+    v.out("dbeta", dbeta, len, Need::kRequired);
+    v.in("gamma", gamma, len, Need::kOptional);
+    v.in("mean", mean, rows, Need::kOptional);
+    v.in("rstd", rstd, rows, Need::kOptional);
+  }
 };
 
-void layer_norm_forward(const kernels::KernelTable& k, const LayerNormForward& a);
-void layer_norm_backward(const kernels::KernelTable& k, const LayerNormBackward& a);
+void layer_norm_forward(const Context& ctx, const LayerNormForward& d);
+void layer_norm_backward(const Context& ctx, const LayerNormBackward& d);
 
 }  // namespace ops
 }  // namespace instnorm

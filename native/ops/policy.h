@@ -1,10 +1,8 @@
 // Shared decisions of the ops layer: when to use threads, when to stream
-// outputs past the cache, how to cut work into fixed chunks, per-thread
-// scratch, and the double-precision helpers every op folds coefficients with.
+// outputs past the cache, how to cut work into fixed chunks.
 #pragma once
 #include <cmath>
 #include <cstdint>
-#include <vector>
 
 #include "../runtime/thread_pool.h"
 #include "stats.h"
@@ -47,35 +45,16 @@ void run_tasks(int threads, int64_t numel, int64_t tasks, F&& f) {
   }
 }
 
+// Channels-last statistics span a whole sample, so its output cannot be
+// written until the sample has been read once. Samples up to this size are
+// processed whole by one thread (statistics, fold, apply), so the second
+// read comes from that core's L2; larger samples are split across threads
+// in phases and re-read from L3 or memory.
+constexpr int64_t kSlabBytes = int64_t{1} << 20;
+
 inline int64_t chunks_of(int64_t m) { return (m + kChunk - 1) / kChunk; }
 inline int64_t chunk_len(int64_t m, int64_t j) {
   return m - j * kChunk < kChunk ? m - j * kChunk : kChunk;
-}
-
-// Per-calling-thread scratch, grown and never shrunk: no allocation once a
-// shape has been seen.
-template <class T>
-T* scratch(std::vector<T>& v, int64_t n) {
-  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
-  return v.data();
-}
-
-// 1/sqrt(var + eps). A constant run with eps == 0 has no defined xhat; it
-// gets rstd = +inf and xhat is taken as 0 (output beta, zero gradient).
-inline double rstd_of(double m2, double count, double eps) {
-  return 1.0 / std::sqrt(m2 / count + eps);
-}
-
-// A double mean split as hi + lo: x - hi is exact for x near the mean, and
-// lo is folded into a constant term, so an offset of 1e4 does not cost the
-// half-ulp (~5e-4) that a single fp32 mean would.
-struct SplitMean {
-  float hi;
-  double lo;
-};
-inline SplitMean split(double mean) {
-  const float hi = static_cast<float>(mean);
-  return {hi, mean - static_cast<double>(hi)};
 }
 
 }  // namespace ops

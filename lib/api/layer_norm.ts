@@ -4,10 +4,10 @@
  * that size. The transformer case is [batch, tokens, hidden] with
  * normalizedRank = 1.
  */
-import { active } from './backend';
+import { Outputs, asyncOf, syncOf, type Call } from '../call';
 import {
   dimsOf, epsilon, float32, integer, noOverlap, optionalFloat32, optionsObject,
-} from './validate';
+} from '../validate';
 
 export interface LayerNormOptions {
   /** Elementwise scale, length = product of the normalized dims. Absent: 1. */
@@ -37,7 +37,7 @@ export interface LayerNormBackwardOptions {
 const FORWARD = new Set(['gamma', 'beta', 'eps', 'out', 'mean', 'rstd'] as const);
 const BACKWARD = new Set(['gamma', 'beta', 'eps', 'mean', 'rstd', 'dx', 'dgamma', 'dbeta'] as const);
 
-function rowsOf(shape: unknown, normalizedRank: unknown): { rows: number; len: number; numel: number } {
+export function rowsOf(shape: unknown, normalizedRank: unknown): { rows: number; len: number; numel: number } {
   const dims = dimsOf(shape, 'shape', 1, '[...leading, ...normalized]');
   const k = integer(normalizedRank, 'normalizedRank', 1, dims.length);
   let rows = 1;
@@ -49,11 +49,16 @@ function rowsOf(shape: unknown, normalizedRank: unknown): { rows: number; len: n
   return { rows, len, numel: rows * len };
 }
 
-/** Layer norm: each row (the last normalizedRank dims) normalized over itself. Returns y. */
-export function layerNorm(
-  x: Float32Array, shape: readonly number[], normalizedRank: number, options?: LayerNormOptions,
-): Float32Array {
-  const o = optionsObject(options, 'layerNorm', FORWARD);
+export interface LayerNormGradients {
+  dx: Float32Array;
+  dgamma: Float32Array;
+  dbeta: Float32Array;
+}
+
+function forward(
+  fn: string, x: Float32Array, shape: readonly number[], normalizedRank: number, options?: LayerNormOptions,
+): Call<'layerNorm', Float32Array> {
+  const o = optionsObject(options, fn, FORWARD);
   const s = rowsOf(shape, normalizedRank);
   const xs = float32(x, 'x', s.numel, 'the product of shape');
   const gamma = optionalFloat32(o.gamma, 'options.gamma', s.len, 'the product of the normalized dims');
@@ -66,17 +71,18 @@ export function layerNorm(
     noOverlap([out, mean, rstd], ['options.out', 'options.mean', 'options.rstd'],
       [xs, gamma, beta], ['x', 'options.gamma', 'options.beta'], 1);
   }
-  const y = out ?? new Float32Array(s.numel);
-  active.kernels.layerNormForward(xs, y, s.rows, s.len, gamma, beta, eps, mean, rstd);
-  return y;
+  const outs = new Outputs();
+  const y = outs.f32(out, s.numel, 'out');
+  return {
+    op: 'layerNorm', desc: { rows: s.rows, len: s.len, eps, x: xs, out: y, gamma, beta, mean, rstd },
+    result: y, fresh: outs.fresh,
+  };
 }
 
-/** Gradients of {@link layerNorm}; dgamma/dbeta summed over the rows. */
-export function layerNormBackward(
-  dy: Float32Array, x: Float32Array, shape: readonly number[], normalizedRank: number,
+function backward(
+  fn: string, dy: Float32Array, x: Float32Array, shape: readonly number[], normalizedRank: number,
   options?: LayerNormBackwardOptions,
-): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
-  const fn = 'layerNormBackward';
+): Call<'layerNormBackward', LayerNormGradients> {
   const o = optionsObject(options, fn, BACKWARD);
   const s = rowsOf(shape, normalizedRank);
   const dys = float32(dy, 'dy', s.numel, 'the product of shape');
@@ -96,9 +102,32 @@ export function layerNormBackward(
     noOverlap([dx, dgamma, dbeta], ['options.dx', 'options.dgamma', 'options.dbeta'],
       [dys, xs, gamma, mean, rstd], ['dy', 'x', 'options.gamma', 'options.mean', 'options.rstd'], 2);
   }
+  const outs = new Outputs();
   const r = {
-    dx: dx ?? new Float32Array(s.numel), dgamma: dgamma ?? new Float32Array(s.len), dbeta: dbeta ?? new Float32Array(s.len),
+    dx: outs.f32(dx, s.numel, 'dx'), dgamma: outs.f32(dgamma, s.len, 'dgamma'), dbeta: outs.f32(dbeta, s.len, 'dbeta'),
   };
-  active.kernels.layerNormBackward(dys, xs, r.dx, r.dgamma, r.dbeta, s.rows, s.len, gamma, mean, rstd, eps);
-  return r;
+  return {
+    op: 'layerNormBackward',
+    desc: { rows: s.rows, len: s.len, eps, dy: dys, x: xs, dx: r.dx, dgamma: r.dgamma, dbeta: r.dbeta, gamma, mean, rstd },
+    result: r,
+    fresh: outs.fresh,
+  };
 }
+
+type Forward = (x: Float32Array, shape: readonly number[], normalizedRank: number, options?: LayerNormOptions) => Float32Array;
+type Backward = (
+  dy: Float32Array, x: Float32Array, shape: readonly number[], normalizedRank: number, options?: LayerNormBackwardOptions,
+) => LayerNormGradients;
+type Async<F extends (...a: never[]) => unknown> = (...a: Parameters<F>) => Promise<ReturnType<F>>;
+
+/** Layer norm: each row (the last normalizedRank dims) normalized over itself. Returns y. */
+export const layerNorm: Forward = syncOf('layerNorm', forward);
+
+/** Gradients of {@link layerNorm}; dgamma/dbeta summed over the rows. */
+export const layerNormBackward: Backward = syncOf('layerNormBackward', backward);
+
+/** {@link layerNorm} off the JS thread; see instanceNormAsync. */
+export const layerNormAsync: Async<Forward> = asyncOf('layerNormAsync', forward);
+
+/** {@link layerNormBackward} off the JS thread; see instanceNormAsync. */
+export const layerNormBackwardAsync: Async<Backward> = asyncOf('layerNormBackwardAsync', backward);

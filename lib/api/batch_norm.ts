@@ -5,12 +5,11 @@
  * the running statistics; inference mode is a single fused affine pass with
  * the running statistics.
  */
-import { active } from './backend';
-import { batchApply, batchBackward, channelStats, type Dims } from './ops/compose';
+import { Outputs, asyncOf, syncOf, type Call } from '../call';
 import {
   boolean, epsilon, float32, floatArray, layout, noOverlap, numberIn, optionalFloat32, optionsObject,
   planeShape, describe, type Layout,
-} from './validate';
+} from '../validate';
 
 export interface BatchStats {
   /** Per-channel mean, length C. */
@@ -70,29 +69,33 @@ const BACKWARD = new Set(['gamma', 'beta', 'eps', 'training', 'runningMean', 'ru
 
 const STATS_KEYS = new Set(['mean', 'var', 'count'] as const);
 
-function batchStats(v: unknown, c: number, defaultCount: number): { mean: ArrayLike<number>; variance: ArrayLike<number>; count: number } {
+/** options.stats, copied into float64 arrays (read once, checked, then used). */
+function batchStats(v: unknown, c: number, defaultCount: number): { mean: Float64Array; variance: Float64Array; count: number } {
   const o = optionsObject(v, 'batchNorm: options.stats', STATS_KEYS);
   if (typeof v !== 'object' || v === null) throw new TypeError(`options.stats must be an object { mean, var, count? }, got ${describe(v)}`);
   const mean = floatArray(o.mean, 'options.stats.mean', c, 'C');
   const variance = floatArray(o.var, 'options.stats.var', c, 'C');
   const count = numberIn(o.count, 'options.stats.count', 1, Number.MAX_SAFE_INTEGER, defaultCount);
+  const m = new Float64Array(c);
+  const q = new Float64Array(c);
   for (let i = 0; i < c; i++) {
-    if (!(variance[i] >= 0) || !Number.isFinite(variance[i])) {
-      throw new RangeError(`options.stats.var[${i}] must be a finite number >= 0, got ${variance[i]}`);
+    m[i] = mean[i];
+    q[i] = variance[i];
+    if (!(q[i] >= 0) || !Number.isFinite(q[i])) {
+      throw new RangeError(`options.stats.var[${i}] must be a finite number >= 0, got ${q[i]}`);
     }
   }
-  return { mean: Float64Array.from(mean), variance: Float64Array.from(variance), count };
+  return { mean: m, variance: q, count };
 }
 
-/**
- * Batch normalization of x ([N, C, ...spatial], or channels-last).
- * Training: y uses the batch statistics, and runningMean/runningVar (when
- * given) become (1 - momentum) * running + momentum * batch, with the
- * unbiased batch variance (as PyTorch). Inference: y uses the running
- * statistics. Returns y.
- */
-export function batchNorm(x: Float32Array, shape: readonly number[], options?: BatchNormOptions): Float32Array {
-  const fn = 'batchNorm';
+
+export interface BatchNormGradients {
+  dx: Float32Array;
+  dgamma: Float32Array;
+  dbeta: Float32Array;
+}
+
+function forward(fn: string, x: Float32Array, shape: readonly number[], options?: BatchNormOptions): Call<'batchNorm', Float32Array> {
   const o = optionsObject(options, fn, FORWARD);
   const lay = layout(o.layout);
   const s = planeShape(shape, 'shape', lay);
@@ -120,45 +123,25 @@ export function batchNorm(x: Float32Array, shape: readonly number[], options?: B
   const rstd = optionalFloat32(o.rstd, 'options.rstd', s.c, 'C');
   noOverlap([out, mean, rstd, rm, rv], ['options.out', 'options.mean', 'options.rstd', 'options.runningMean', 'options.runningVar'],
     [xs, gamma, beta], ['x', 'options.gamma', 'options.beta'], 1);
-  const y = out ?? new Float32Array(s.numel);
-  const d: Dims = { n: s.n, c: s.c, s: s.m, layout: lay };
-  let useMean: ArrayLike<number>;
-  let useVar: ArrayLike<number>;
-  let ownStats = false;
-  let statCount = count;
-  if (given) {
-    useMean = given.mean;
-    useVar = given.variance;
-    statCount = given.count;
-  } else if (training) {
-    const st = channelStats(active.kernels, xs, d);
-    useMean = st.mean;
-    useVar = st.m2.map((q) => q / st.count);
-    ownStats = true;
-  } else {
-    useMean = rm!;
-    useVar = rv!;
-  }
-  batchApply(active.kernels, { x: xs, y, d, gamma, beta, eps, mean: useMean, variance: useVar, ownStats, meanOut: mean, rstdOut: rstd });
-  if (training && rm && rv) {
-    for (let c = 0; c < s.c; c++) {
-      rm[c] = (1 - momentum) * rm[c] + momentum * useMean[c];
-      rv[c] = (1 - momentum) * rv[c] + momentum * useVar[c] * (statCount / (statCount - 1));
-    }
-  }
-  return y;
+  const outs = new Outputs();
+  const y = outs.f32(out, s.numel, 'out');
+  return {
+    op: 'batchNorm',
+    desc: {
+      n: s.n, c: s.c, s: s.m, channelsLast: lay === 'NHWC', training, haveStats: given !== null,
+      unbiasedRunning: true, statsCount: given ? given.count : count, momentum, eps, x: xs, out: y, gamma, beta,
+      statsMean: given ? outs.own(given.mean, 'statsMean') : null,
+      statsVar: given ? outs.own(given.variance, 'statsVar') : null,
+      runningMean: rm, runningVar: rv, mean, rstd,
+    },
+    result: y,
+    fresh: outs.fresh,
+  };
 }
 
-/**
- * Gradients of {@link batchNorm}. Training: the full batch-statistics
- * gradient (dx of each sample depends on the whole batch); uses the saved
- * rstd when given (the mean is recomputed exactly). Inference: the running
- * statistics are constants, dx = gamma * dy / sqrt(runningVar + eps).
- */
-export function batchNormBackward(
-  dy: Float32Array, x: Float32Array, shape: readonly number[], options?: BatchNormBackwardOptions,
-): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
-  const fn = 'batchNormBackward';
+function backward(
+  fn: string, dy: Float32Array, x: Float32Array, shape: readonly number[], options?: BatchNormBackwardOptions,
+): Call<'batchNormBackward', BatchNormGradients> {
   const o = optionsObject(options, fn, BACKWARD);
   const lay = layout(o.layout);
   const s = planeShape(shape, 'shape', lay);
@@ -185,12 +168,43 @@ export function batchNormBackward(
   noOverlap([dx, dgamma, dbeta], ['options.dx', 'options.dgamma', 'options.dbeta'],
     [dys, xs, gamma, mean, rstd, rm, rv], ['dy', 'x', 'options.gamma', 'options.mean', 'options.rstd',
       'options.runningMean', 'options.runningVar'], 2);
-  const r = {
-    dx: dx ?? new Float32Array(s.numel), dgamma: dgamma ?? new Float32Array(s.c), dbeta: dbeta ?? new Float32Array(s.c),
+  const outs = new Outputs();
+  const r = { dx: outs.f32(dx, s.numel, 'dx'), dgamma: outs.f32(dgamma, s.c, 'dgamma'), dbeta: outs.f32(dbeta, s.c, 'dbeta') };
+  return {
+    op: 'batchNormBackward',
+    desc: {
+      n: s.n, c: s.c, s: s.m, channelsLast: lay === 'NHWC', training, eps, dy: dys, x: xs, dx: r.dx,
+      dgamma: r.dgamma, dbeta: r.dbeta, gamma, mean: training ? mean : null, rstd: training ? rstd : null,
+      runningMean: training ? null : rm, runningVar: training ? null : rv,
+    },
+    result: r,
+    fresh: outs.fresh,
   };
-  batchBackward(active.kernels, {
-    dy: dys, x: xs, dx: r.dx, dgamma: r.dgamma, dbeta: r.dbeta, d: { n: s.n, c: s.c, s: s.m, layout: lay },
-    gamma, eps, rstd: training ? rstd : null, running: training ? null : { mean: rm!, variance: rv! },
-  });
-  return r;
 }
+
+type Forward = (x: Float32Array, shape: readonly number[], options?: BatchNormOptions) => Float32Array;
+type Backward = (dy: Float32Array, x: Float32Array, shape: readonly number[], options?: BatchNormBackwardOptions) => BatchNormGradients;
+type Async<F extends (...a: never[]) => unknown> = (...a: Parameters<F>) => Promise<ReturnType<F>>;
+
+/**
+ * Batch normalization of x ([N, C, ...spatial], or channels-last).
+ * Training: y uses the batch statistics, and runningMean/runningVar (when
+ * given) become (1 - momentum) * running + momentum * batch, with the
+ * unbiased batch variance (as PyTorch). Inference: y uses the running
+ * statistics. Returns y.
+ */
+export const batchNorm: Forward = syncOf('batchNorm', forward);
+
+/**
+ * Gradients of {@link batchNorm}. Training: the full batch-statistics
+ * gradient (dx of each sample depends on the whole batch); uses the saved
+ * rstd when given (the mean is recomputed exactly). Inference: the running
+ * statistics are constants, dx = gamma * dy / sqrt(runningVar + eps).
+ */
+export const batchNormBackward: Backward = syncOf('batchNormBackward', backward);
+
+/** {@link batchNorm} off the JS thread; see instanceNormAsync. */
+export const batchNormAsync: Async<Forward> = asyncOf('batchNormAsync', forward);
+
+/** {@link batchNormBackward} off the JS thread; see instanceNormAsync. */
+export const batchNormBackwardAsync: Async<Backward> = asyncOf('batchNormBackwardAsync', backward);

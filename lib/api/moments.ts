@@ -5,12 +5,12 @@
  * worker threads, processes or machines with any transport and fed to
  * batchNorm({ stats }) (a synchronised batch norm).
  */
-import { active } from './backend';
-import { channelStats, unitMoments, type Dims } from './ops/compose';
-import { mergeInto } from './ops/fold';
+import { Outputs, asyncOf, syncOf, type Call } from '../call';
+import { MomentsOver as Over } from '../descriptors';
+import { mergeInto } from '../js/stats';
 import {
   describe, float32, float64, integer, layout, optionsObject, planeShape, lengthOfArray,
-} from './validate';
+} from '../validate';
 
 export interface Moments {
   /** Elements behind each statistic. */
@@ -33,19 +33,16 @@ export interface MomentsOptions {
 const OPTIONS = new Set(['over', 'groups', 'layout'] as const);
 const OVER = ['instance', 'batch', 'layer', 'group'];
 
-/**
- * Statistics of x ([N, C, ...spatial] or channels-last): per (n, c) for
- * 'instance' (length N*C), per c for 'batch' (C), per n for 'layer' (N),
- * per (n, group) for 'group' (N*groups).
- */
-export function moments(x: Float32Array, shape: readonly number[], options?: MomentsOptions): Moments {
-  const o = optionsObject(options, 'moments', OPTIONS);
+const OVER_CODE = { instance: Over.Instance, batch: Over.Batch, layer: Over.Layer, group: Over.Group };
+
+function prepare(fn: string, x: Float32Array, shape: readonly number[], options?: MomentsOptions): Call<'moments', Moments> {
+  const o = optionsObject(options, fn, OPTIONS);
   const over = o.over === undefined || o.over === null ? 'instance' : o.over;
   if (typeof over !== 'string') throw new TypeError(`options.over must be one of ${OVER.join(', ')}, got ${describe(over)}`);
   if (!OVER.includes(over)) throw new RangeError(`options.over must be one of ${OVER.join(', ')}, got ${describe(over)}`);
   const lay = layout(o.layout);
   const s = planeShape(shape, 'shape', lay);
-  let groups = 0;
+  let groups = 1;
   if (over === 'group') {
     if (o.groups === undefined) throw new TypeError("moments: options.groups is required with over: 'group'");
     groups = integer(o.groups, 'options.groups', 1, s.c);
@@ -54,36 +51,33 @@ export function moments(x: Float32Array, shape: readonly number[], options?: Mom
     throw new TypeError(`moments: options.groups applies only to over: 'group' (got over: '${over}')`);
   }
   const xs = float32(x, 'x', s.numel, 'the product of shape');
-  const d: Dims = { n: s.n, c: s.c, s: s.m, layout: lay };
-  const k = active.kernels;
-  if (over === 'batch') {
-    const st = channelStats(k, xs, d);
-    return { count: new Float64Array(s.c).fill(st.count), mean: st.mean, m2: st.m2 };
-  }
-  if (over === 'layer' || (over === 'group' && lay === 'NCHW')) {
-    // Each statistic covers a contiguous run in memory (a sample, or a group
-    // of channels-first channels), in either layout for 'layer'.
-    const runs = over === 'layer' ? s.n : s.n * groups;
-    const len = s.numel / runs;
-    const mean = new Float64Array(runs);
-    const m2 = new Float64Array(runs);
-    k.planeMoments(xs, runs, len, mean, m2);
-    return { count: new Float64Array(runs).fill(len), mean, m2 };
-  }
-  const st = unitMoments(k, xs, d);
-  if (over === 'instance') return { count: new Float64Array(s.n * s.c).fill(s.m), mean: st.mean, m2: st.m2 };
-  // Channels-last groups: merge the channels of each group in order.
-  const cpg = s.c / groups;
-  const runs = s.n * groups;
-  const r: Moments = { count: new Float64Array(runs), mean: new Float64Array(runs), m2: new Float64Array(runs) };
-  const acc = new Float64Array(3);
-  for (let g = 0; g < runs; g++) {
-    acc.fill(0);
-    for (let j = g * cpg; j < (g + 1) * cpg; j++) mergeInto(acc, s.m, st.mean[j], st.m2[j]);
-    [r.count[g], r.mean[g], r.m2[g]] = acc;
-  }
-  return r;
+  const len = over === 'instance' ? s.n * s.c : over === 'batch' ? s.c : over === 'layer' ? s.n : s.n * groups;
+  const outs = new Outputs();
+  const r: Moments = { count: outs.f64(len, 'count'), mean: outs.f64(len, 'mean'), m2: outs.f64(len, 'm2') };
+  return {
+    op: 'moments',
+    desc: {
+      n: s.n, c: s.c, s: s.m, channelsLast: lay === 'NHWC', over: OVER_CODE[over as MomentsOver_], groups, x: xs,
+      count: r.count, mean: r.mean, m2: r.m2,
+    },
+    result: r,
+    fresh: outs.fresh,
+  };
 }
+
+type MomentsOver_ = keyof typeof OVER_CODE;
+
+/**
+ * Statistics of x ([N, C, ...spatial] or channels-last): per (n, c) for
+ * 'instance' (length N*C), per c for 'batch' (C), per n for 'layer' (N),
+ * per (n, group) for 'group' (N*groups).
+ */
+export const moments: (x: Float32Array, shape: readonly number[], options?: MomentsOptions) => Moments =
+  syncOf('moments', prepare);
+
+/** {@link moments} off the JS thread; see instanceNormAsync. */
+export const momentsAsync: (x: Float32Array, shape: readonly number[], options?: MomentsOptions) => Promise<Moments> =
+  asyncOf('momentsAsync', prepare);
 
 function momentsArg(v: unknown, name: string): Moments {
   if (typeof v !== 'object' || v === null) throw new TypeError(`${name} must be a { count, mean, m2 } object, got ${describe(v)}`);

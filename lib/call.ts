@@ -1,0 +1,69 @@
+/**
+ * How the facade runs an operation: each public function validates its
+ * arguments into a Call (the op, its descriptor, the value to return), and
+ * the same Call runs synchronously or asynchronously. So every operation
+ * has an ...Async variant with the same validation-at-call semantics: a bad
+ * call throws (sync) or returns a rejected promise (async), before anything
+ * is written.
+ */
+import { active } from './backend';
+import type { Descriptors, OpName } from './descriptors';
+import { fixedLength } from './validate';
+
+export interface Call<K extends OpName, R> {
+  op: K;
+  desc: Descriptors[K];
+  result: R;
+  /** Descriptor fields holding arrays allocated for this call (see OpRunner.runAsync). */
+  fresh: string[];
+}
+
+/** Output arrays: the caller's, or new ones recorded as fresh. */
+export class Outputs {
+  readonly fresh: string[] = [];
+  f32(given: Float32Array | null, length: number, field: string): Float32Array {
+    if (given) return given;
+    this.fresh.push(field);
+    return new Float32Array(length);
+  }
+  f64(length: number, field: string): Float64Array {
+    this.fresh.push(field);
+    return new Float64Array(length);
+  }
+  /** An input this module made (a copy), which no user code can reach either. */
+  own<T>(value: T, field: string): T {
+    this.fresh.push(field);
+    return value;
+  }
+}
+
+/** The synchronous function of a validator: validate, run, return. */
+export function syncOf<A extends unknown[], K extends OpName, R>(
+  fn: string, prepare: (fn: string, ...args: A) => Call<K, R>,
+): (...args: A) => R {
+  return (...args: A): R => {
+    const c = prepare(fn, ...args);
+    active.ops.run(c.op, c.desc);
+    return c.result;
+  };
+}
+
+/**
+ * The asynchronous function of a validator: validated now, run off the
+ * JavaScript thread on the native backend (see OpRunner.runAsync for what
+ * happens to the caller's buffers meanwhile).
+ */
+export function asyncOf<A extends unknown[], K extends OpName, R>(
+  fn: string, prepare: (fn: string, ...args: A) => Call<K, R>,
+): (...args: A) => Promise<R> {
+  return async (...args: A): Promise<R> => {
+    const c = prepare(fn, ...args);
+    // Resizable ArrayBuffers are refused, as they always were. (Safety does
+    // not rest on this check: the native backend copies every non-shared
+    // buffer, see async_call.h.)
+    const arrays = Object.entries(c.desc).filter(([, v]) => ArrayBuffer.isView(v)) as [string, Float32Array][];
+    fixedLength(fn, arrays.map(([, v]) => v), arrays.map(([k]) => k));
+    await active.ops.runAsync(c.op, c.desc, c.fresh);
+    return c.result;
+  };
+}

@@ -1,0 +1,132 @@
+#include "adain.h"
+
+#include <cmath>
+
+#include "fold.h"
+#include "group_norm.h"
+#include "scratch.h"
+#include "units.h"
+
+namespace instnorm {
+namespace ops {
+
+using kernels::Moments;
+
+const char* AdaINFields::check() const {
+  if (style_n != 1 && style_n != n) return "styleN must be 1 (broadcast) or n";
+  if (!(eps >= 0.0)) return "eps must be a finite number >= 0";
+  if (!(alpha >= 0.0 && alpha <= 1.0)) return "alpha must be in [0, 1]";
+  if (unbiased && (s < 2 || style_s < 2)) return "unbiased variances need at least 2 elements per plane";
+  return nullptr;
+}
+
+namespace {
+
+// The style's statistics and the per-sample affine they give the content:
+// gamma = alpha * k * sigma_s, beta = alpha * mu_s, where k and the content
+// eps turn instance norm's biased normalization into the unbiased one when
+// asked: sqrt(m2/(M-1) + eps) = sqrt(M/(M-1)) sqrt(m2/M + eps (M-1)/M).
+struct StyleAffine {
+  Scratch<double> stat;    // mean, then sigma, per style unit
+  Scratch<float> affine;   // gamma, then beta, per content unit
+  double div, k, content_eps;
+  double* mean() const { return stat.data(); }
+  double* sigma(int64_t units) const { return stat.data() + units; }
+  float* gamma() const { return affine.data(); }
+  float* beta(int64_t units) const { return affine.data() + units; }
+
+  StyleAffine(const Context& ctx, const AdaINFields& a, const float* style)
+      : stat(2 * a.style_n * a.c), affine(2 * a.n * a.c) {
+    const int64_t su = a.style_n * a.c, cu = a.n * a.c;
+    Scratch<Moments> mo(su);
+    unit_moments(ctx, Shape{a.style_n, a.c, a.style_s, a.channels_last}, style, mo.data());
+    div = a.unbiased ? static_cast<double>(a.style_s - 1) : static_cast<double>(a.style_s);
+    const double m = static_cast<double>(a.s);
+    k = a.unbiased ? std::sqrt((m - 1.0) / m) : 1.0;
+    content_eps = a.unbiased ? a.eps * (m - 1.0) / m : a.eps;
+    for (int64_t u = 0; u < su; ++u) {
+      mean()[u] = mo[u].mean;
+      sigma(su)[u] = std::sqrt(mo[u].m2 / div + a.eps);
+    }
+    for (int64_t u = 0; u < cu; ++u) {
+      const int64_t s = a.style_n == 1 ? u % a.c : u;
+      gamma()[u] = static_cast<float>(a.alpha * k * sigma(su)[s]);
+      beta(cu)[u] = static_cast<float>(a.alpha * mean()[s]);
+    }
+  }
+};
+
+}  // namespace
+
+void adain_forward(const Context& ctx, const AdaINForward& a) {
+  const StyleAffine sa(ctx, a, a.style);
+  GroupNormForward g{};
+  g.n = a.n;
+  g.c = a.c;
+  g.s = a.s;
+  g.groups = a.c;
+  g.channels_last = a.channels_last;
+  g.affine = kPerSample;
+  g.rows = a.n;
+  g.blend = 1.0 - a.alpha;
+  g.eps = sa.content_eps;
+  g.x = a.content;
+  g.y = a.y;
+  g.gamma = sa.gamma();
+  g.beta = sa.beta(a.n * a.c);
+  group_norm_forward(ctx, g);
+}
+
+void adain_backward(const Context& ctx, const AdaINBackward& a) {
+  const StyleAffine sa(ctx, a, a.style);
+  const int64_t cu = a.n * a.c, su = a.style_n * a.c;
+  Scratch<float> grads(2 * cu);  // per-sample dgamma, dbeta of the content's affine
+  GroupNormBackward g{};
+  g.n = a.n;
+  g.c = a.c;
+  g.s = a.s;
+  g.groups = a.c;
+  g.channels_last = a.channels_last;
+  g.affine = kPerSample;
+  g.rows = a.n;
+  g.blend = 1.0 - a.alpha;
+  g.eps = sa.content_eps;
+  g.dy = a.dy;
+  g.x = a.content;
+  g.dx = a.dcontent;
+  g.dgamma = grads.data();
+  g.dbeta = grads.data() + cu;
+  g.gamma = sa.gamma();
+  group_norm_backward(ctx, g);
+  // y depends on the style through sigma_s (coefficient alpha * k * xhat)
+  // and mu_s (coefficient alpha); a broadcast style collects every
+  // sample's share, in sample order.
+  Scratch<double> d(2 * su);
+  double* dsigma = d.data();
+  double* dmu = dsigma + su;
+  for (int64_t u = 0; u < 2 * su; ++u) d[u] = 0.0;
+  for (int64_t u = 0; u < cu; ++u) {
+    const int64_t s = a.style_n == 1 ? u % a.c : u;
+    dsigma[s] += a.alpha * sa.k * g.dgamma[u];
+    dmu[s] += a.alpha * g.dbeta[u];
+  }
+  // d sigma / d s_i = (s_i - mu_s) / (div * sigma);  d mu / d s_i = 1 / count:
+  // dstyle = (s - mu) * scale + shift per style unit, the mean split as hi + lo.
+  Scratch<float> mem(3 * su);
+  const AffineCoef co{mem.data(), mem.data() + su, mem.data() + 2 * su};
+  for (int64_t u = 0; u < su; ++u) {
+    const double scale = dsigma[u] / (sa.div * sa.sigma(su)[u]);
+    const double shift = dmu[u] / static_cast<double>(a.style_s);
+    const SplitMean m = split(sa.mean()[u]);
+    co.sub[u] = m.hi;
+    co.scale[u] = static_cast<float>(scale);
+    co.shift[u] = static_cast<float>(shift - m.lo * scale);
+  }
+  unit_affine(ctx, Shape{a.style_n, a.c, a.style_s, a.channels_last}, a.style, a.dstyle, co);
+}
+
+INSTNORM_OP("adaIN", AdaINForward, adain_forward);
+INSTNORM_OP("adaINBackward", AdaINBackward, adain_backward);
+
+}  // namespace ops
+}  // namespace instnorm

@@ -1,0 +1,40 @@
+// A unit is one (sample, channel) feature map. These run one statistics
+// pass or one apply pass over every unit of a tensor, in either layout:
+// channels-first [N, C, S] (unit n*C + c is a contiguous run of S floats)
+// or channels-last [N, S, C] (unit n*C + c is column c of sample n). The
+// ops combine them with the folding in fold.h when statistics must be
+// merged across units before anything is written (batch norm, group norm
+// channels-last, AdaIN's style, moments).
+//
+// Results do not depend on the thread count: each unit's statistics are
+// the in-order merge of fixed pieces (64Ki-float chunks of a run, or
+// blocks of whole rows), whichever thread computed them.
+#pragma once
+#include <cstdint>
+
+#include "fold.h"
+#include "op.h"
+
+namespace instnorm {
+namespace ops {
+
+struct Shape {
+  int64_t n, c, s;
+  bool channels_last;
+  int64_t units() const { return n * c; }
+  int64_t numel() const { return n * c * s; }
+  int64_t sample_numel() const { return c * s; }
+};
+
+// out[u] for every unit u = n*C + c.
+void unit_moments(const Context& ctx, const Shape& sh, const float* x, kernels::Moments* out);
+void unit_co_moments(const Context& ctx, const Shape& sh, const float* dy, const float* x,
+                     kernels::CoMoments* out);
+// y = (x - sub[u]) * scale[u] + shift[u]. y may be x.
+void unit_affine(const Context& ctx, const Shape& sh, const float* x, float* y, AffineCoef co);
+// dx = a[u] (dy - dy_sub[u]) + b[u] (x - x_sub[u]) + c[u]. dx may be dy or x.
+void unit_backward_apply(const Context& ctx, const Shape& sh, const float* dy, const float* x, float* dx,
+                         GradCoef co);
+
+}  // namespace ops
+}  // namespace instnorm
