@@ -60,6 +60,14 @@ export interface LayerNormBackwardDesc {
   dy: F32; x: F32; dx: F32; dgamma: F32; dbeta: F32; gamma: Opt<F32>; mean: Opt<F32>; rstd: Opt<F32>;
 }
 
+export interface RmsNormDesc {
+  rows: number; len: number; eps: number; x: F32; out: F32; gamma: Opt<F32>; rstd: Opt<F32>;
+}
+
+export interface RmsNormBackwardDesc {
+  rows: number; len: number; eps: number; dy: F32; x: F32; dx: F32; dgamma: F32; gamma: Opt<F32>; rstd: Opt<F32>;
+}
+
 interface AdaINScalars {
   n: number; c: number; s: number; styleN: number; styleS: number; channelsLast: boolean;
   unbiased: boolean; eps: number; alpha: number;
@@ -87,6 +95,8 @@ export interface Descriptors {
   batchNormBackward: BatchNormBackwardDesc;
   layerNorm: LayerNormDesc;
   layerNormBackward: LayerNormBackwardDesc;
+  rmsNorm: RmsNormDesc;
+  rmsNormBackward: RmsNormBackwardDesc;
   adaIN: AdaINDesc;
   adaINBackward: AdaINBackwardDesc;
   moments: MomentsDesc;

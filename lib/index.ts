@@ -30,6 +30,8 @@ export { batchNorm, batchNormBackward, batchNormAsync, batchNormBackwardAsync } 
 export type { BatchNormOptions, BatchNormBackwardOptions, BatchStats, BatchNormGradients } from './api/batch_norm';
 export { layerNorm, layerNormBackward, layerNormAsync, layerNormBackwardAsync } from './api/layer_norm';
 export type { LayerNormOptions, LayerNormBackwardOptions, LayerNormGradients } from './api/layer_norm';
+export { rmsNorm, rmsNormBackward, rmsNormAsync, rmsNormBackwardAsync } from './api/rms_norm';
+export type { RmsNormOptions, RmsNormBackwardOptions, RmsNormGradients } from './api/rms_norm';
 export { adaIN, adaINBackward, adaINAsync, adaINBackwardAsync } from './api/adain';
 export type { AdaINOptions, AdaINBackwardOptions, AdaINGradients } from './api/adain';
 export { moments, momentsAsync, mergeMoments } from './api/moments';

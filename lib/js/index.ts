@@ -14,6 +14,7 @@ import { batchNormBackward, batchNormForward } from './batch_norm';
 import { groupNormBackward, groupNormForward } from './group_norm';
 import { layerNormBackward, layerNormForward } from './layer_norm';
 import { momentsOp } from './moments';
+import { rmsNormBackward, rmsNormForward } from './rms_norm';
 
 const OPS: { [K in OpName]: (d: Descriptors[K]) => void } = {
   groupNorm: groupNormForward,
@@ -22,6 +23,8 @@ const OPS: { [K in OpName]: (d: Descriptors[K]) => void } = {
   batchNormBackward,
   layerNorm: layerNormForward,
   layerNormBackward,
+  rmsNorm: rmsNormForward,
+  rmsNormBackward,
   adaIN: adaINForward,
   adaINBackward,
   moments: momentsOp,

@@ -1,0 +1,120 @@
+// RMS normalization (Llama-style transformers): R rows of L floats,
+// y = gamma * x / sqrt(mean(x^2) + eps), no mean subtraction, no beta. It
+// runs on the layer-norm row kernels: mean(x^2) = M2/L + mean^2 from the
+// row's moments (two non-negative terms, so nothing cancels), and
+// xhat = x * rstd is the row kernels' (x - sub) * scale + shift with
+// sub = shift = 0.
+#include <cmath>
+
+#include "op.h"
+#include "rows.h"
+#include "stats.h"
+
+namespace instnorm {
+namespace ops {
+
+struct RmsNormForward {
+  int64_t rows, len;
+  double eps;
+  const float* x;
+  float* y;
+  const float* gamma;  // L or null (= 1)
+  float* rstd;         // R or null
+
+  const char* check() const { return eps >= 0.0 ? nullptr : "eps must be a finite number >= 0"; }
+  void fields(FieldVisitor& v) {
+    v.dim("rows", rows);
+    v.dim("len", len);
+    v.number("eps", eps);
+    v.in("x", x, sat_mul(rows, len), Need::kRequired);
+    v.out("out", y, sat_mul(rows, len), Need::kRequired, {"x"});
+    v.in("gamma", gamma, len, Need::kOptional);
+    v.out("rstd", rstd, rows, Need::kOptional);
+  }
+};
+
+struct RmsNormBackward {
+  int64_t rows, len;
+  double eps;
+  const float* dy;
+  const float* x;
+  float* dx;
+  float* dgamma;       // L
+  const float* gamma;  // L or null
+  const float* rstd;   // R or null (then recomputed with eps)
+
+  const char* check() const { return eps >= 0.0 ? nullptr : "eps must be a finite number >= 0"; }
+  void fields(FieldVisitor& v) {
+    v.dim("rows", rows);
+    v.dim("len", len);
+    v.number("eps", eps);
+    v.in("dy", dy, sat_mul(rows, len), Need::kRequired);
+    v.in("x", x, sat_mul(rows, len), Need::kRequired);
+    v.out("dx", dx, sat_mul(rows, len), Need::kRequired, {"dy", "x"});
+    v.out("dgamma", dgamma, len, Need::kRequired);
+    v.in("gamma", gamma, len, Need::kOptional);
+    v.in("rstd", rstd, rows, Need::kOptional);
+  }
+};
+
+namespace {
+
+// A row's mean of squares from its moments.
+double mean_square(const kernels::Moments& mo) { return mo.m2 / mo.count + mo.mean * mo.mean; }
+
+// xhat's scale: rstd, or 0 for a row of zeros (xhat = 0 for every eps,
+// also eps = 0 where rstd is infinite).
+float xhat_scale(double ms, double rstd) { return ms == 0.0 ? 0.0f : static_cast<float>(rstd); }
+
+}  // namespace
+
+void rms_norm_forward(const Context& ctx, const RmsNormForward& a) {
+  const int64_t rb = rows_per_block(a.len), blocks = (a.rows + rb - 1) / rb;
+  const bool stream = streaming(sat_mul(a.rows, a.len), rb * a.len);
+  const ParamOr g(a.gamma, a.len, 1.0f), zero(nullptr, a.len, 0.0f);
+  run_tasks(ctx.threads, sat_mul(a.rows, a.len), blocks, [&](int64_t t) {
+    const int64_t r1 = (t + 1) * rb < a.rows ? (t + 1) * rb : a.rows;
+    for (int64_t r = t * rb; r < r1; ++r) {
+      const float* x = a.x + r * a.len;
+      const double ms = mean_square(plane_moments(ctx.k, x, a.len));
+      const double rstd = 1.0 / std::sqrt(ms + a.eps);
+      if (a.rstd) a.rstd[r] = static_cast<float>(rstd);
+      ctx.k.affine_elementwise(x, a.y + r * a.len, a.len, 0.0f, xhat_scale(ms, rstd), 0.0f, g.data(), zero.data(),
+                               stream);
+    }
+  });
+}
+
+void rms_norm_backward(const Context& ctx, const RmsNormBackward& a) {
+  const int64_t len = a.len, rb = rows_per_block(len), blocks = (a.rows + rb - 1) / rb;
+  const bool stream = streaming(sat_mul(a.rows, len), rb * len);
+  const ParamOr g(a.gamma, len, 1.0f);
+  // The row kernel also sums dy per column (a dbeta RMS norm does not
+  // have): those sums go to scratch.
+  Scratch<float> unused(len);
+  float* const outs[2] = {a.dgamma, unused.data()};
+  const BlockSums sums(blocks, len, 2, outs);
+  run_tasks(ctx.threads, sat_mul(a.rows, len), blocks, [&](int64_t t) {
+    const int64_t r1 = (t + 1) * rb < a.rows ? (t + 1) * rb : a.rows;
+    for (int64_t r = t * rb; r < r1; ++r) {
+      const int64_t off = r * len;
+      const double ms = mean_square(plane_moments(ctx.k, a.x + off, len));
+      const double rstd = a.rstd ? static_cast<double>(a.rstd[r]) : 1.0 / std::sqrt(ms + a.eps);
+      const bool undefined = std::isinf(rstd);  // a row of zeros with eps = 0
+      const float scale = undefined ? 0.0f : static_cast<float>(rstd);
+      const kernels::RowSums s = ctx.k.row_backward_reduce(a.dy + off, a.x + off, g.data(), len, 0.0f, scale, 0.0f,
+                                                           sums.acc(0, t), sums.acc(1, t));
+      // dx = rstd (g dy - xhat mean(g dy xhat))
+      const double k1 = undefined ? 0.0 : rstd, k3 = undefined ? 0.0 : -rstd * s.g_dy_xhat / static_cast<double>(len);
+      ctx.k.row_backward_apply(a.dy + off, a.x + off, g.data(), a.dx + off, len, 0.0f, scale, 0.0f,
+                               static_cast<float>(k1), 0.0f, static_cast<float>(k3), stream);
+    }
+  });
+  sums.finish();
+}
+
+INSTNORM_OP("rmsNorm", RmsNormForward, rms_norm_forward);
+INSTNORM_OP("rmsNormBackward", RmsNormBackward, rms_norm_backward);
+
+}  // namespace ops
+}  // namespace instnorm
