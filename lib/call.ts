@@ -10,6 +10,9 @@ import { active } from './backend';
 import type { Descriptors, OpName } from './descriptors';
 import { fixedLength } from './validate';
 
+/** The promise-returning variant of a function's signature. */
+export type Async<F extends (...a: never[]) => unknown> = (...a: Parameters<F>) => Promise<ReturnType<F>>;
+
 export interface Call<K extends OpName, R> {
   op: K;
   desc: Descriptors[K];

@@ -259,3 +259,10 @@ export function fixedLength(fn: string, arrays: readonly (Float32Array | null)[]
     }
   }
 }
+
+/** A backward's saved statistics: mean and rstd both given, or neither. */
+export function savedTogether(fn: string, mean: Float32Array | null, rstd: Float32Array | null): void {
+  if ((mean === null) !== (rstd === null)) {
+    throw new TypeError(`${fn}: options.mean and options.rstd must be given together (got only ${mean ? 'mean' : 'rstd'})`);
+  }
+}

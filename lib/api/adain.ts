@@ -4,7 +4,7 @@
  * deviation and shift by its mean. One native op (native/ops/adain.cc):
  * instance norm with a per-sample affine from the style's statistics.
  */
-import { Outputs, asyncOf, syncOf, type Call } from '../call';
+import { type Async, type Call, Outputs, asyncOf, syncOf } from '../call';
 import {
   boolean, epsilon, float32, layout, noOverlap, numberIn, optionalFloat32, optionsObject, planeShape,
   type Layout, type PlaneShape,
@@ -122,7 +122,6 @@ type Backward = (
   dy: Float32Array, content: Float32Array, contentShape: readonly number[], style: Float32Array,
   styleShape: readonly number[], options?: AdaINBackwardOptions,
 ) => AdaINGradients;
-type Async<F extends (...a: never[]) => unknown> = (...a: Parameters<F>) => Promise<ReturnType<F>>;
 
 /**
  * AdaIN: `y = alpha * (sigma_s * (c - mu_c) / sqrt(var_c + eps) + mu_s) + (1 - alpha) * c`

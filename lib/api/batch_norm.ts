@@ -5,10 +5,10 @@
  * the running statistics; inference mode is a single fused affine pass with
  * the running statistics.
  */
-import { Outputs, asyncOf, syncOf, type Call } from '../call';
+import { type Async, type Call, Outputs, asyncOf, syncOf } from '../call';
 import {
   boolean, epsilon, float32, floatArray, layout, noOverlap, numberIn, optionalFloat32, optionsObject,
-  planeShape, describe, type Layout,
+  planeShape, describe, type Layout, savedTogether,
 } from '../validate';
 
 export interface BatchStats {
@@ -159,9 +159,7 @@ function backward(
   }
   const mean = optionalFloat32(o.mean, 'options.mean', s.c, 'C');
   const rstd = optionalFloat32(o.rstd, 'options.rstd', s.c, 'C');
-  if ((mean === null) !== (rstd === null)) {
-    throw new TypeError(`${fn}: options.mean and options.rstd must be given together (got only ${mean ? 'mean' : 'rstd'})`);
-  }
+  savedTogether(fn, mean, rstd);
   const dx = optionalFloat32(o.dx, 'options.dx', s.numel, 'the product of shape');
   const dgamma = optionalFloat32(o.dgamma, 'options.dgamma', s.c, 'C');
   const dbeta = optionalFloat32(o.dbeta, 'options.dbeta', s.c, 'C');
@@ -184,7 +182,6 @@ function backward(
 
 type Forward = (x: Float32Array, shape: readonly number[], options?: BatchNormOptions) => Float32Array;
 type Backward = (dy: Float32Array, x: Float32Array, shape: readonly number[], options?: BatchNormBackwardOptions) => BatchNormGradients;
-type Async<F extends (...a: never[]) => unknown> = (...a: Parameters<F>) => Promise<ReturnType<F>>;
 
 /**
  * Batch normalization of x ([N, C, ...spatial], or channels-last).

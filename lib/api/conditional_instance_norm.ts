@@ -3,11 +3,11 @@
  * affine for sample n is row condition[n] of [K, C] tables (a style index,
  * a class, an upscale factor). The group-norm op with a conditional affine.
  */
-import { Outputs, asyncOf, syncOf, type Call } from '../call';
+import { type Async, type Call, Outputs, asyncOf, syncOf } from '../call';
 import { AffineRows } from '../descriptors';
 import {
   describe, epsilon, float32, layout, lengthOfArray, noOverlap, optionalFloat32, optionsObject, planeShape,
-  type Layout,
+  type Layout, savedTogether,
 } from '../validate';
 import { types } from 'node:util';
 
@@ -120,9 +120,7 @@ function backward(
   const eps = epsilon(o.eps);
   const mean = optionalFloat32(o.mean, 'options.mean', s.n * s.c, 'N*C');
   const rstd = optionalFloat32(o.rstd, 'options.rstd', s.n * s.c, 'N*C');
-  if ((mean === null) !== (rstd === null)) {
-    throw new TypeError(`${fn}: options.mean and options.rstd must be given together (got only ${mean ? 'mean' : 'rstd'})`);
-  }
+  savedTogether(fn, mean, rstd);
   const dx = optionalFloat32(o.dx, 'options.dx', s.numel, 'the product of shape');
   const dgt = optionalFloat32(o.dgammaTable, 'options.dgammaTable', k * s.c, 'K*C');
   const dbt = optionalFloat32(o.dbetaTable, 'options.dbetaTable', k * s.c, 'K*C');
@@ -156,7 +154,6 @@ type Backward = (
   dy: Float32Array, x: Float32Array, shape: readonly number[], condition: Cond, gammaTable: Float32Array,
   betaTable: Float32Array, options?: ConditionalInstanceNormBackwardOptions,
 ) => ConditionalGradients;
-type Async<F extends (...a: never[]) => unknown> = (...a: Parameters<F>) => Promise<ReturnType<F>>;
 
 /** Conditional instance norm: instance norm with the affine of row condition[n] of the tables. */
 export const conditionalInstanceNorm: Forward = syncOf('conditionalInstanceNorm', forward);

@@ -8,7 +8,7 @@ import { Outputs } from '../call';
 import { AffineRows } from '../descriptors';
 import {
   affineParam, epsilon, float32, integer, layout, lengthOfArray, noOverlap, optionalFloat32, optionsObject,
-  planeShape, type Layout,
+  planeShape, type Layout, savedTogether,
 } from '../validate';
 import { types } from 'node:util';
 
@@ -124,9 +124,7 @@ export function backwardCall(
   const what = instance ? 'N*C' : 'N*groups';
   const mean = optionalFloat32(o.mean, 'options.mean', statLen, what);
   const rstd = optionalFloat32(o.rstd, 'options.rstd', statLen, what);
-  if ((mean === null) !== (rstd === null)) {
-    throw new TypeError(`${fn}: options.mean and options.rstd must be given together (got only ${mean ? 'mean' : 'rstd'})`);
-  }
+  savedTogether(fn, mean, rstd);
   // Per-sample gradients when gamma is per sample, or (no gamma) when the
   // caller's dgamma/dbeta buffers have length N*C.
   let perSample = g.a ? g.perSample : false;

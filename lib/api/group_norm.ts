@@ -3,7 +3,7 @@
  * C/groups consecutive channels) over those channels and all spatial
  * positions; affine per channel (or per sample).
  */
-import { asyncOf, syncOf } from '../call';
+import { type Async, asyncOf, syncOf } from '../call';
 import {
   backwardCall, forwardCall, type InstanceNormBackwardOptions, type InstanceNormOptions, type NormGradients,
 } from './group_args';
@@ -15,7 +15,6 @@ type Forward = (x: Float32Array, shape: readonly number[], groups: number, optio
 type Backward = (
   dy: Float32Array, x: Float32Array, shape: readonly number[], groups: number, options?: GroupNormBackwardOptions,
 ) => NormGradients;
-type Async<F extends (...a: never[]) => unknown> = (...a: Parameters<F>) => Promise<ReturnType<F>>;
 
 const forward = (fn: string, x: Float32Array, shape: readonly number[], groups: number, options?: GroupNormOptions) =>
   forwardCall(fn, x, shape, groups, options, false);

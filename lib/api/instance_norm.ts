@@ -3,7 +3,7 @@
  * spatial dims, affine per channel or per sample, in either layout. It is
  * group norm with groups = C (./group_args.ts builds the descriptor).
  */
-import { asyncOf, syncOf } from '../call';
+import { type Async, asyncOf, syncOf } from '../call';
 import {
   backwardCall, forwardCall, type InstanceNormBackwardOptions, type InstanceNormOptions, type NormGradients,
 } from './group_args';
@@ -15,7 +15,6 @@ export type InstanceNormGradients = NormGradients;
 
 type Forward = (x: Float32Array, shape: readonly number[], options?: InstanceNormOptions) => Float32Array;
 type Backward = (dy: Float32Array, x: Float32Array, shape: readonly number[], options?: InstanceNormBackwardOptions) => NormGradients;
-type Async<F extends (...a: never[]) => unknown> = (...a: Parameters<F>) => Promise<ReturnType<F>>;
 
 const forward = (fn: string, x: Float32Array, shape: readonly number[], options?: InstanceNormOptions) =>
   forwardCall(fn, x, shape, null, options, true);

@@ -4,9 +4,9 @@
  * that size. The transformer case is [batch, tokens, hidden] with
  * normalizedRank = 1.
  */
-import { Outputs, asyncOf, syncOf, type Call } from '../call';
+import { type Async, type Call, Outputs, asyncOf, syncOf } from '../call';
 import {
-  dimsOf, epsilon, float32, integer, noOverlap, optionalFloat32, optionsObject,
+  dimsOf, epsilon, float32, integer, noOverlap, optionalFloat32, optionsObject, savedTogether,
 } from '../validate';
 
 export interface LayerNormOptions {
@@ -92,9 +92,7 @@ function backward(
   const eps = epsilon(o.eps);
   const mean = optionalFloat32(o.mean, 'options.mean', s.rows, 'the product of the leading dims');
   const rstd = optionalFloat32(o.rstd, 'options.rstd', s.rows, 'the product of the leading dims');
-  if ((mean === null) !== (rstd === null)) {
-    throw new TypeError(`${fn}: options.mean and options.rstd must be given together (got only ${mean ? 'mean' : 'rstd'})`);
-  }
+  savedTogether(fn, mean, rstd);
   const dx = optionalFloat32(o.dx, 'options.dx', s.numel, 'the product of shape');
   const dgamma = optionalFloat32(o.dgamma, 'options.dgamma', s.len, 'the product of the normalized dims');
   const dbeta = optionalFloat32(o.dbeta, 'options.dbeta', s.len, 'the product of the normalized dims');
@@ -118,7 +116,6 @@ type Forward = (x: Float32Array, shape: readonly number[], normalizedRank: numbe
 type Backward = (
   dy: Float32Array, x: Float32Array, shape: readonly number[], normalizedRank: number, options?: LayerNormBackwardOptions,
 ) => LayerNormGradients;
-type Async<F extends (...a: never[]) => unknown> = (...a: Parameters<F>) => Promise<ReturnType<F>>;
 
 /** Layer norm: each row (the last normalizedRank dims) normalized over itself. Returns y. */
 export const layerNorm: Forward = syncOf('layerNorm', forward);

@@ -4,7 +4,7 @@
  * scaled by 1/sqrt(mean(x^2) + eps), then by an elementwise gamma. No
  * mean subtraction, no beta.
  */
-import { Outputs, asyncOf, syncOf, type Call } from '../call';
+import { type Async, type Call, Outputs, asyncOf, syncOf } from '../call';
 import { epsilon, float32, noOverlap, optionalFloat32, optionsObject } from '../validate';
 import { rowsOf } from './layer_norm';
 
@@ -88,7 +88,6 @@ type Forward = (x: Float32Array, shape: readonly number[], normalizedRank: numbe
 type Backward = (
   dy: Float32Array, x: Float32Array, shape: readonly number[], normalizedRank: number, options?: RmsNormBackwardOptions,
 ) => RmsNormGradients;
-type Async<F extends (...a: never[]) => unknown> = (...a: Parameters<F>) => Promise<ReturnType<F>>;
 
 /** RMS norm of each row (the last normalizedRank dims): y = gamma * x / sqrt(mean(x^2) + eps). Returns y. */
 export const rmsNorm: Forward = syncOf('rmsNorm', forward);

@@ -56,20 +56,18 @@ struct StyleAffine {
   }
 };
 
+// The content's instance norm: groups = C, the style's per-sample affine,
+// alpha as the blend.
+GroupShape content_shape(const AdaINFields& a, const StyleAffine& sa) {
+  return {a.n, a.c, a.s, a.c, a.channels_last, kPerSample, a.n, 1.0 - a.alpha, sa.content_eps};
+}
+
 }  // namespace
 
 void adain_forward(const Context& ctx, const AdaINForward& a) {
   const StyleAffine sa(ctx, a, a.style);
   GroupNormForward g{};
-  g.n = a.n;
-  g.c = a.c;
-  g.s = a.s;
-  g.groups = a.c;
-  g.channels_last = a.channels_last;
-  g.affine = kPerSample;
-  g.rows = a.n;
-  g.blend = 1.0 - a.alpha;
-  g.eps = sa.content_eps;
+  static_cast<GroupShape&>(g) = content_shape(a, sa);
   g.x = a.content;
   g.y = a.y;
   g.gamma = sa.gamma();
@@ -82,15 +80,7 @@ void adain_backward(const Context& ctx, const AdaINBackward& a) {
   const int64_t cu = a.n * a.c, su = a.style_n * a.c;
   Scratch<float> grads(2 * cu);  // per-sample dgamma, dbeta of the content's affine
   GroupNormBackward g{};
-  g.n = a.n;
-  g.c = a.c;
-  g.s = a.s;
-  g.groups = a.c;
-  g.channels_last = a.channels_last;
-  g.affine = kPerSample;
-  g.rows = a.n;
-  g.blend = 1.0 - a.alpha;
-  g.eps = sa.content_eps;
+  static_cast<GroupShape&>(g) = content_shape(a, sa);
   g.dy = a.dy;
   g.x = a.content;
   g.dx = a.dcontent;

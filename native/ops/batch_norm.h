@@ -10,10 +10,26 @@
 namespace instnorm {
 namespace ops {
 
-struct BatchNormForward {
+// The scalars both passes start with.
+struct BatchShape {
   int64_t n, c, s;
-  bool channels_last, training, have_stats, unbiased_running;
-  double stats_count, momentum, eps;
+  bool channels_last, training;
+  double eps;
+
+  int64_t numel() const { return sat_mul(n, c, s); }
+  void scalars(FieldVisitor& v) {
+    v.dim("n", n);
+    v.dim("c", c);
+    v.dim("s", s);
+    v.flag("channelsLast", channels_last);
+    v.flag("training", training);
+    v.number("eps", eps);
+  }
+};
+
+struct BatchNormForward : BatchShape {
+  bool have_stats, unbiased_running;
+  double stats_count, momentum;
   const float* x;
   float* y;
   const float* gamma;        // C or null
@@ -25,19 +41,13 @@ struct BatchNormForward {
   float* mean;               // C or null: the mean used
   float* rstd;               // C or null: the 1/sqrt(var + eps) used
 
-  int64_t numel() const { return sat_mul(n, c, s); }
   const char* check() const;
   void fields(FieldVisitor& v) {
-    v.dim("n", n);
-    v.dim("c", c);
-    v.dim("s", s);
-    v.flag("channelsLast", channels_last);
-    v.flag("training", training);
+    scalars(v);
     v.flag("haveStats", have_stats);
     v.flag("unbiasedRunning", unbiased_running);
     v.number("statsCount", stats_count);
     v.number("momentum", momentum);
-    v.number("eps", eps);
     v.in("x", x, numel(), Need::kRequired);
     v.out("out", y, numel(), Need::kRequired, {"x"});
     v.in("gamma", gamma, c, Need::kOptional);
@@ -51,10 +61,7 @@ struct BatchNormForward {
   }
 };
 
-struct BatchNormBackward {
-  int64_t n, c, s;
-  bool channels_last, training;
-  double eps;
+struct BatchNormBackward : BatchShape {
   const float* dy;
   const float* x;
   float* dx;
@@ -66,15 +73,9 @@ struct BatchNormBackward {
   const float* running_mean;  // C, inference
   const float* running_var;   // C, inference
 
-  int64_t numel() const { return sat_mul(n, c, s); }
   const char* check() const;
   void fields(FieldVisitor& v) {
-    v.dim("n", n);
-    v.dim("c", c);
-    v.dim("s", s);
-    v.flag("channelsLast", channels_last);
-    v.flag("training", training);
-    v.number("eps", eps);
+    scalars(v);
     v.in("dy", dy, numel(), Need::kRequired);
     v.in("x", x, numel(), Need::kRequired);
     v.out("dx", dx, numel(), Need::kRequired, {"dy", "x"});

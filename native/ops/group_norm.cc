@@ -180,22 +180,22 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
   } else if (!split_groups(groups, len, ctx.threads)) {
     runtime::parallel_for(ctx.threads, batches, group_batch);
   } else {
-    const int64_t cpu = chunks_of(m);
-    Scratch<CoMoments> part(units * cpu);
+    const int64_t chunks = chunks_of(m);
+    Scratch<CoMoments> part(units * chunks);
     Scratch<CoMoments> cm(units);
     GradBlock gb(units);
-    runtime::parallel_for(ctx.threads, units * cpu, [&](int64_t t) {
-      const int64_t u = t / cpu, j = t % cpu, off = u * m + j * kChunk;
+    runtime::parallel_for(ctx.threads, units * chunks, [&](int64_t t) {
+      const int64_t u = t / chunks, j = t % chunks, off = u * m + j * kChunk;
       part[t] = k.co_moments(a.dy + off, a.x + off, chunk_len(m, j));
     });
     for (int64_t u = 0; u < units; ++u) {
       CoMoments acc{0.0, 0.0, 0.0, 0.0, 0.0};  // same order as plane_co_moments()
-      for (int64_t j = 0; j < cpu; ++j) acc = merge_co_moments(acc, part[u * cpu + j]);
+      for (int64_t j = 0; j < chunks; ++j) acc = merge_co_moments(acc, part[u * chunks + j]);
       cm[u] = acc;
     }
     fold_groups(0, groups, cm.data(), gb.co);
-    runtime::parallel_for(ctx.threads, units * cpu, [&](int64_t t) {
-      const int64_t u = t / cpu, j = t % cpu;
+    runtime::parallel_for(ctx.threads, units * chunks, [&](int64_t t) {
+      const int64_t u = t / chunks, j = t % chunks;
       apply(u, j * kChunk, chunk_len(m, j), gb.co, u);
     });
   }

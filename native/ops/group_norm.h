@@ -25,22 +25,16 @@ enum AffineRows : int64_t {
   kConditional = 2  // rows = K: row condition[n] for sample n
 };
 
-struct GroupNormForward {
+// The scalars both passes share, read first (array lengths depend on them).
+struct GroupShape {
   int64_t n, c, s, groups;
   bool channels_last;
   int64_t affine, rows;
   double blend, eps;
-  const float* x;
-  float* y;
-  const float* gamma;         // rows*C or null (= 1)
-  const float* beta;          // rows*C or null (= 0)
-  const int32_t* condition;   // N, with affine == kConditional
-  float* mean;                // N*groups or null
-  float* rstd;                // N*groups or null
 
   int64_t numel() const { return sat_mul(n, c, s); }
   const char* check() const { return group_check(c, groups, affine, rows, n, eps); }
-  void fields(FieldVisitor& v) {
+  void scalars(FieldVisitor& v) {
     v.dim("n", n);
     v.dim("c", c);
     v.dim("s", s);
@@ -50,6 +44,20 @@ struct GroupNormForward {
     v.dim("rows", rows);
     v.number("blend", blend);
     v.number("eps", eps);
+  }
+};
+
+struct GroupNormForward : GroupShape {
+  const float* x;
+  float* y;
+  const float* gamma;         // rows*C or null (= 1)
+  const float* beta;          // rows*C or null (= 0)
+  const int32_t* condition;   // N, with affine == kConditional
+  float* mean;                // N*groups or null
+  float* rstd;                // N*groups or null
+
+  void fields(FieldVisitor& v) {
+    scalars(v);
     v.in("x", x, numel(), Need::kRequired);
     v.out("out", y, numel(), Need::kRequired, {"x"});
     v.in("gamma", gamma, sat_mul(rows, c), Need::kOptional);
@@ -60,11 +68,7 @@ struct GroupNormForward {
   }
 };
 
-struct GroupNormBackward {
-  int64_t n, c, s, groups;
-  bool channels_last;
-  int64_t affine, rows;
-  double blend, eps;
+struct GroupNormBackward : GroupShape {
   const float* dy;
   const float* x;
   float* dx;
@@ -75,18 +79,8 @@ struct GroupNormBackward {
   const float* mean;          // N*groups or null (the mean is recomputed either way)
   const float* rstd;          // N*groups or null (then recomputed with eps)
 
-  int64_t numel() const { return sat_mul(n, c, s); }
-  const char* check() const { return group_check(c, groups, affine, rows, n, eps); }
   void fields(FieldVisitor& v) {
-    v.dim("n", n);
-    v.dim("c", c);
-    v.dim("s", s);
-    v.integer("groups", groups, 1, c);
-    v.flag("channelsLast", channels_last);
-    v.integer("affine", affine, kPerChannel, kConditional);
-    v.dim("rows", rows);
-    v.number("blend", blend);
-    v.number("eps", eps);
+    scalars(v);
     v.in("dy", dy, numel(), Need::kRequired);
     v.in("x", x, numel(), Need::kRequired);
     v.out("dx", dx, numel(), Need::kRequired, {"dy", "x"});

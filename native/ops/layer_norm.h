@@ -6,13 +6,12 @@
 #include <cstdint>
 
 #include "op.h"
+#include "rows.h"
 
 namespace instnorm {
 namespace ops {
 
-struct LayerNormForward {
-  int64_t rows, len;
-  double eps;
+struct LayerNormForward : RowShape {
   const float* x;
   float* y;
   const float* gamma;  // L or null (= 1)
@@ -20,13 +19,10 @@ struct LayerNormForward {
   float* mean;         // R or null
   float* rstd;         // R or null
 
-  const char* check() const { return eps >= 0.0 ? nullptr : "eps must be a finite number >= 0"; }
   void fields(FieldVisitor& v) {
-    v.dim("rows", rows);
-    v.dim("len", len);
-    v.number("eps", eps);
-    v.in("x", x, sat_mul(rows, len), Need::kRequired);
-    v.out("out", y, sat_mul(rows, len), Need::kRequired, {"x"});
+    scalars(v);
+    v.in("x", x, numel(), Need::kRequired);
+    v.out("out", y, numel(), Need::kRequired, {"x"});
     v.in("gamma", gamma, len, Need::kOptional);
     v.in("beta", beta, len, Need::kOptional);
     v.out("mean", mean, rows, Need::kOptional);
@@ -34,9 +30,7 @@ struct LayerNormForward {
   }
 };
 
-struct LayerNormBackward {
-  int64_t rows, len;
-  double eps;
+struct LayerNormBackward : RowShape {
   const float* dy;
   const float* x;
   float* dx;
@@ -46,14 +40,11 @@ struct LayerNormBackward {
   const float* mean;   // R or null (the mean is recomputed either way)
   const float* rstd;   // R or null (then recomputed with eps)
 
-  const char* check() const { return eps >= 0.0 ? nullptr : "eps must be a finite number >= 0"; }
   void fields(FieldVisitor& v) {
-    v.dim("rows", rows);
-    v.dim("len", len);
-    v.number("eps", eps);
-    v.in("dy", dy, sat_mul(rows, len), Need::kRequired);
-    v.in("x", x, sat_mul(rows, len), Need::kRequired);
-    v.out("dx", dx, sat_mul(rows, len), Need::kRequired, {"dy", "x"});
+    scalars(v);
+    v.in("dy", dy, numel(), Need::kRequired);
+    v.in("x", x, numel(), Need::kRequired);
+    v.out("dx", dx, numel(), Need::kRequired, {"dy", "x"});
     v.out("dgamma", dgamma, len, Need::kRequired);
     v.out("dbeta", dbeta, len, Need::kRequired);
     v.in("gamma", gamma, len, Need::kOptional);

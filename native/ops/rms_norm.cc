@@ -13,29 +13,22 @@
 namespace instnorm {
 namespace ops {
 
-struct RmsNormForward {
-  int64_t rows, len;
-  double eps;
+struct RmsNormForward : RowShape {
   const float* x;
   float* y;
   const float* gamma;  // L or null (= 1)
   float* rstd;         // R or null
 
-  const char* check() const { return eps >= 0.0 ? nullptr : "eps must be a finite number >= 0"; }
   void fields(FieldVisitor& v) {
-    v.dim("rows", rows);
-    v.dim("len", len);
-    v.number("eps", eps);
-    v.in("x", x, sat_mul(rows, len), Need::kRequired);
-    v.out("out", y, sat_mul(rows, len), Need::kRequired, {"x"});
+    scalars(v);
+    v.in("x", x, numel(), Need::kRequired);
+    v.out("out", y, numel(), Need::kRequired, {"x"});
     v.in("gamma", gamma, len, Need::kOptional);
     v.out("rstd", rstd, rows, Need::kOptional);
   }
 };
 
-struct RmsNormBackward {
-  int64_t rows, len;
-  double eps;
+struct RmsNormBackward : RowShape {
   const float* dy;
   const float* x;
   float* dx;
@@ -43,14 +36,11 @@ struct RmsNormBackward {
   const float* gamma;  // L or null
   const float* rstd;   // R or null (then recomputed with eps)
 
-  const char* check() const { return eps >= 0.0 ? nullptr : "eps must be a finite number >= 0"; }
   void fields(FieldVisitor& v) {
-    v.dim("rows", rows);
-    v.dim("len", len);
-    v.number("eps", eps);
-    v.in("dy", dy, sat_mul(rows, len), Need::kRequired);
-    v.in("x", x, sat_mul(rows, len), Need::kRequired);
-    v.out("dx", dx, sat_mul(rows, len), Need::kRequired, {"dy", "x"});
+    scalars(v);
+    v.in("dy", dy, numel(), Need::kRequired);
+    v.in("x", x, numel(), Need::kRequired);
+    v.out("dx", dx, numel(), Need::kRequired, {"dy", "x"});
     v.out("dgamma", dgamma, len, Need::kRequired);
     v.in("gamma", gamma, len, Need::kOptional);
     v.in("rstd", rstd, rows, Need::kOptional);

@@ -5,11 +5,26 @@
 #pragma once
 #include <cstdint>
 
+#include "op.h"
 #include "policy.h"
 #include "scratch.h"
 
 namespace instnorm {
 namespace ops {
+
+// The scalars every row op's descriptor starts with.
+struct RowShape {
+  int64_t rows, len;
+  double eps;
+
+  int64_t numel() const { return sat_mul(rows, len); }
+  const char* check() const { return eps >= 0.0 ? nullptr : "eps must be a finite number >= 0"; }
+  void scalars(FieldVisitor& v) {
+    v.dim("rows", rows);
+    v.dim("len", len);
+    v.number("eps", eps);
+  }
+};
 
 // Rows per task: about 256Ki floats, capped so no fp32 accumulator of a
 // block sums too many rows.

@@ -34,66 +34,56 @@ constexpr int64_t kStatRows = 256;
 
 }  // namespace
 
-void unit_moments(const Context& ctx, const Shape& sh, const float* x, Moments* out) {
+namespace {
+
+inline Moments merged(const Moments& a, const Moments& b) { return merge_moments(a, b); }
+inline CoMoments merged(const CoMoments& a, const CoMoments& b) { return merge_co_moments(a, b); }
+
+// Per-unit statistics M (Moments or CoMoments) in either layout:
+// plane(offset, len) gives a chunk of a channels-first run, column(offset,
+// rows, out) a block of channels-last rows (C results). Pieces are merged
+// per unit in index order.
+template <class M, class Plane, class Column>
+void unit_stats(const Context& ctx, const Shape& sh, M* out, Plane plane, Column column) {
   const int64_t C = sh.c, S = sh.s;
-  if (!sh.channels_last) {
-    const int64_t cpr = chunks_of(S);
-    Scratch<Moments> part(sh.units() * cpr);
-    run_tasks(ctx.threads, sh.numel(), sh.units() * cpr, [&](int64_t t) {
-      const int64_t u = t / cpr, j = t % cpr;
-      part[t] = ctx.k.moments(x + u * S + j * kChunk, chunk_len(S, j));
-    });
-    for (int64_t u = 0; u < sh.units(); ++u) {
-      Moments acc{0.0, 0.0, 0.0};
-      for (int64_t j = 0; j < cpr; ++j) acc = merge_moments(acc, part[u * cpr + j]);
-      out[u] = acc;
+  const bool cl = sh.channels_last;
+  const int64_t per_unit = cl ? 0 : chunks_of(S);                  // chunks of one run
+  const RowBlocks rb = cl ? row_blocks(S, C, kStatRows) : RowBlocks{0, 0};
+  const int64_t tasks = cl ? sh.n * rb.blocks : sh.units() * per_unit;
+  Scratch<M> part(cl ? tasks * C : tasks);
+  run_tasks(ctx.threads, sh.numel(), tasks, [&](int64_t t) {
+    if (cl) {
+      const int64_t n = t / rb.blocks, j = t % rb.blocks;
+      column((n * S + j * rb.rows) * C, rb.len(j, S), part.data() + t * C);
+    } else {
+      const int64_t u = t / per_unit, j = t % per_unit;
+      part[t] = plane(u * S + j * kChunk, chunk_len(S, j));
     }
-    return;
-  }
-  const RowBlocks rb = row_blocks(S, C, kStatRows);
-  Scratch<Moments> part(sh.n * rb.blocks * C);
-  run_tasks(ctx.threads, sh.numel(), sh.n * rb.blocks, [&](int64_t t) {
-    const int64_t n = t / rb.blocks, j = t % rb.blocks;
-    ctx.k.col_moments(x + (n * S + j * rb.rows) * C, rb.len(j, S), C, part.data() + t * C);
   });
-  for (int64_t n = 0; n < sh.n; ++n) {
-    for (int64_t c = 0; c < C; ++c) {
-      Moments acc{0.0, 0.0, 0.0};
-      for (int64_t j = 0; j < rb.blocks; ++j) acc = merge_moments(acc, part[(n * rb.blocks + j) * C + c]);
-      out[n * C + c] = acc;
+  for (int64_t u = 0; u < sh.units(); ++u) {
+    M acc{};
+    if (cl) {
+      const int64_t n = u / C, c = u % C;
+      for (int64_t j = 0; j < rb.blocks; ++j) acc = merged(acc, part[(n * rb.blocks + j) * C + c]);
+    } else {
+      for (int64_t j = 0; j < per_unit; ++j) acc = merged(acc, part[u * per_unit + j]);
     }
+    out[u] = acc;
   }
 }
 
+}  // namespace
+
+void unit_moments(const Context& ctx, const Shape& sh, const float* x, Moments* out) {
+  unit_stats<Moments>(
+      ctx, sh, out, [&](int64_t off, int64_t len) { return ctx.k.moments(x + off, len); },
+      [&](int64_t off, int64_t rows, Moments* o) { ctx.k.col_moments(x + off, rows, sh.c, o); });
+}
+
 void unit_co_moments(const Context& ctx, const Shape& sh, const float* dy, const float* x, CoMoments* out) {
-  const int64_t C = sh.c, S = sh.s;
-  if (!sh.channels_last) {
-    const int64_t cpr = chunks_of(S);
-    Scratch<CoMoments> part(sh.units() * cpr);
-    run_tasks(ctx.threads, sh.numel(), sh.units() * cpr, [&](int64_t t) {
-      const int64_t u = t / cpr, j = t % cpr, off = u * S + j * kChunk;
-      part[t] = ctx.k.co_moments(dy + off, x + off, chunk_len(S, j));
-    });
-    for (int64_t u = 0; u < sh.units(); ++u) {
-      CoMoments acc{0.0, 0.0, 0.0, 0.0, 0.0};
-      for (int64_t j = 0; j < cpr; ++j) acc = merge_co_moments(acc, part[u * cpr + j]);
-      out[u] = acc;
-    }
-    return;
-  }
-  const RowBlocks rb = row_blocks(S, C, kStatRows);
-  Scratch<CoMoments> part(sh.n * rb.blocks * C);
-  run_tasks(ctx.threads, sh.numel(), sh.n * rb.blocks, [&](int64_t t) {
-    const int64_t n = t / rb.blocks, j = t % rb.blocks, off = (n * S + j * rb.rows) * C;
-    ctx.k.col_co_moments(dy + off, x + off, rb.len(j, S), C, part.data() + t * C);
-  });
-  for (int64_t n = 0; n < sh.n; ++n) {
-    for (int64_t c = 0; c < C; ++c) {
-      CoMoments acc{0.0, 0.0, 0.0, 0.0, 0.0};
-      for (int64_t j = 0; j < rb.blocks; ++j) acc = merge_co_moments(acc, part[(n * rb.blocks + j) * C + c]);
-      out[n * C + c] = acc;
-    }
-  }
+  unit_stats<CoMoments>(
+      ctx, sh, out, [&](int64_t off, int64_t len) { return ctx.k.co_moments(dy + off, x + off, len); },
+      [&](int64_t off, int64_t rows, CoMoments* o) { ctx.k.col_co_moments(dy + off, x + off, rows, sh.c, o); });
 }
 
 void unit_affine(const Context& ctx, const Shape& sh, const float* x, float* y, AffineCoef co) {
