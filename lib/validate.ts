@@ -97,10 +97,13 @@ export function layout(v: unknown, name = 'options.layout'): Layout {
   throw new RangeError(`${name} must be 'NCHW' (channels-first) or 'NHWC' (channels-last), got ${describe(v)}`);
 }
 
-/** A shape [N, C, ...spatial] (NCHW) or [N, ...spatial, C] (NHWC) with at least one spatial dim. */
-export function planeShape(shape: unknown, name = 'shape', lay: Layout = 'NCHW'): PlaneShape {
+/**
+ * A shape [N, C, ...spatial] (NCHW) or [N, ...spatial, C] (NHWC) with at
+ * least `minSpatial` spatial dims (batch norm also takes [N, C]).
+ */
+export function planeShape(shape: unknown, name = 'shape', lay: Layout = 'NCHW', minSpatial = 1): PlaneShape {
   const form = lay === 'NCHW' ? '[N, C, ...spatial]' : '[N, ...spatial, C]';
-  const dims = dimsOf(shape, name, 3, `${form}, at least one spatial dim`);
+  const dims = dimsOf(shape, name, 2 + minSpatial, minSpatial ? `${form}, at least one spatial dim` : form);
   const n = dims[0];
   const c = lay === 'NCHW' ? dims[1] : dims[dims.length - 1];
   const numel = dims.reduce((a, b) => a * b, 1);

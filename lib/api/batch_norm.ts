@@ -39,6 +39,13 @@ export interface BatchNormOptions {
   rstd?: Float32Array;
   /** Training mode: statistics to use instead of the batch's own (e.g. merged across workers). */
   stats?: BatchStats;
+  /**
+   * Training mode: update runningVar with the unbiased batch variance
+   * (true, the default: PyTorch) or the biased one (false: ONNX
+   * BatchNormalization). ONNX's `momentum` is the weight of the old value:
+   * pass 1 - momentum here.
+   */
+  unbiasedRunningVar?: boolean;
   layout?: Layout;
 }
 
@@ -63,7 +70,7 @@ export interface BatchNormBackwardOptions {
 }
 
 const FORWARD = new Set(['gamma', 'beta', 'eps', 'training', 'runningMean', 'runningVar', 'momentum', 'out',
-  'mean', 'rstd', 'stats', 'layout'] as const);
+  'mean', 'rstd', 'stats', 'layout', 'unbiasedRunningVar'] as const);
 const BACKWARD = new Set(['gamma', 'beta', 'eps', 'training', 'runningMean', 'runningVar', 'momentum', 'mean',
   'rstd', 'dx', 'dgamma', 'dbeta', 'layout'] as const);
 
@@ -98,7 +105,7 @@ export interface BatchNormGradients {
 function forward(fn: string, x: Float32Array, shape: readonly number[], options?: BatchNormOptions): Call<'batchNorm', Float32Array> {
   const o = optionsObject(options, fn, FORWARD);
   const lay = layout(o.layout);
-  const s = planeShape(shape, 'shape', lay);
+  const s = planeShape(shape, 'shape', lay, 0);
   const xs = float32(x, 'x', s.numel, 'the product of shape');
   const gamma = optionalFloat32(o.gamma, 'options.gamma', s.c, 'C');
   const beta = optionalFloat32(o.beta, 'options.beta', s.c, 'C');
@@ -110,12 +117,13 @@ function forward(fn: string, x: Float32Array, shape: readonly number[], options?
   if ((rm === null) !== (rv === null)) {
     throw new TypeError(`${fn}: options.runningMean and options.runningVar must be given together`);
   }
-  if (!training && !rm && o.stats === undefined) {
+  if (!training && !rm && (o.stats === undefined || o.stats === null)) {
     throw new TypeError(`${fn}: inference mode (training: false) needs options.runningMean and options.runningVar (or options.stats)`);
   }
+  const unbiasedRunning = boolean(o.unbiasedRunningVar, 'options.unbiasedRunningVar', true);
   const count = s.n * s.m;
   const given = o.stats === undefined || o.stats === null ? null : batchStats(o.stats, s.c, count);
-  if (training && rm && (given ? given.count : count) < 2) {
+  if (training && rm && unbiasedRunning && (given ? given.count : count) < 2) {
     throw new RangeError(`${fn}: training needs more than 1 value per channel to update the running variance, got ${count}`);
   }
   const out = optionalFloat32(o.out, 'options.out', s.numel, 'the product of shape');
@@ -129,7 +137,7 @@ function forward(fn: string, x: Float32Array, shape: readonly number[], options?
     op: 'batchNorm',
     desc: {
       n: s.n, c: s.c, s: s.m, channelsLast: lay === 'NHWC', training, haveStats: given !== null,
-      unbiasedRunning: true, statsCount: given ? given.count : count, momentum, eps, x: xs, out: y, gamma, beta,
+      unbiasedRunning, statsCount: given ? given.count : count, momentum, eps, x: xs, out: y, gamma, beta,
       statsMean: given ? outs.own(given.mean, 'statsMean') : null,
       statsVar: given ? outs.own(given.variance, 'statsVar') : null,
       runningMean: rm, runningVar: rv, mean, rstd,
@@ -144,7 +152,7 @@ function backward(
 ): Call<'batchNormBackward', BatchNormGradients> {
   const o = optionsObject(options, fn, BACKWARD);
   const lay = layout(o.layout);
-  const s = planeShape(shape, 'shape', lay);
+  const s = planeShape(shape, 'shape', lay, 0);
   const dys = float32(dy, 'dy', s.numel, 'the product of shape');
   const xs = float32(x, 'x', s.numel, 'the product of shape');
   const gamma = optionalFloat32(o.gamma, 'options.gamma', s.c, 'C');

@@ -44,10 +44,10 @@ function prepare(fn: string, x: Float32Array, shape: readonly number[], options?
   const s = planeShape(shape, 'shape', lay);
   let groups = 1;
   if (over === 'group') {
-    if (o.groups === undefined) throw new TypeError("moments: options.groups is required with over: 'group'");
+    if (o.groups === undefined || o.groups === null) throw new TypeError("moments: options.groups is required with over: 'group'");
     groups = integer(o.groups, 'options.groups', 1, s.c);
     if (s.c % groups !== 0) throw new RangeError(`options.groups must divide C = ${s.c}, got ${groups}`);
-  } else if (o.groups !== undefined) {
+  } else if (o.groups !== undefined && o.groups !== null) {
     throw new TypeError(`moments: options.groups applies only to over: 'group' (got over: '${over}')`);
   }
   const xs = float32(x, 'x', s.numel, 'the product of shape');

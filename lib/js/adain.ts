@@ -24,7 +24,7 @@ function styleAffine(a: Scalars, style: Float32Array) {
   }
   const m = a.s;
   const k = a.unbiased ? Math.sqrt((m - 1) / m) : 1;
-  const contentEps = a.unbiased ? (a.eps * (m - 1)) / m : a.eps;
+  const contentEps = a.unbiased ? a.eps * ((m - 1) / m) : a.eps; // (no overflow near the float64 max)
   const cu = a.n * a.c;
   // Float64 per-sample tables: the JS group norm reads them as numbers.
   const gamma = new Float64Array(cu);

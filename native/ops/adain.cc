@@ -28,12 +28,12 @@ namespace {
 // asked: sqrt(m2/(M-1) + eps) = sqrt(M/(M-1)) sqrt(m2/M + eps (M-1)/M).
 struct StyleAffine {
   Scratch<double> stat;    // mean, then sigma, per style unit
-  Scratch<float> affine;   // gamma, then beta, per content unit
+  Scratch<double> affine;  // gamma, then beta, per content unit
   double div, k, content_eps;
   double* mean() const { return stat.data(); }
   double* sigma(int64_t units) const { return stat.data() + units; }
-  float* gamma() const { return affine.data(); }
-  float* beta(int64_t units) const { return affine.data() + units; }
+  double* gamma() const { return affine.data(); }
+  double* beta(int64_t units) const { return affine.data() + units; }
 
   StyleAffine(const Context& ctx, const AdaINFields& a, const float* style)
       : stat(2 * a.style_n * a.c), affine(2 * a.n * a.c) {
@@ -43,15 +43,15 @@ struct StyleAffine {
     div = a.unbiased ? static_cast<double>(a.style_s - 1) : static_cast<double>(a.style_s);
     const double m = static_cast<double>(a.s);
     k = a.unbiased ? std::sqrt((m - 1.0) / m) : 1.0;
-    content_eps = a.unbiased ? a.eps * (m - 1.0) / m : a.eps;
+    content_eps = a.unbiased ? a.eps * ((m - 1.0) / m) : a.eps;  // (no overflow at eps near the float64 max)
     for (int64_t u = 0; u < su; ++u) {
       mean()[u] = mo[u].mean;
       sigma(su)[u] = std::sqrt(mo[u].m2 / div + a.eps);
     }
     for (int64_t u = 0; u < cu; ++u) {
       const int64_t s = a.style_n == 1 ? u % a.c : u;
-      gamma()[u] = static_cast<float>(a.alpha * k * sigma(su)[s]);
-      beta(cu)[u] = static_cast<float>(a.alpha * mean()[s]);
+      gamma()[u] = a.alpha * k * sigma(su)[s];
+      beta(cu)[u] = a.alpha * mean()[s];
     }
   }
 };
@@ -70,8 +70,8 @@ void adain_forward(const Context& ctx, const AdaINForward& a) {
   static_cast<GroupShape&>(g) = content_shape(a, sa);
   g.x = a.content;
   g.y = a.y;
-  g.gamma = sa.gamma();
-  g.beta = sa.beta(a.n * a.c);
+  g.gamma64 = sa.gamma();
+  g.beta64 = sa.beta(a.n * a.c);
   group_norm_forward(ctx, g);
 }
 
@@ -86,7 +86,7 @@ void adain_backward(const Context& ctx, const AdaINBackward& a) {
   g.dx = a.dcontent;
   g.dgamma = grads.data();
   g.dbeta = grads.data() + cu;
-  g.gamma = sa.gamma();
+  g.gamma64 = sa.gamma();
   group_norm_backward(ctx, g);
   // y depends on the style through sigma_s (coefficient alpha * k * xhat)
   // and mu_s (coefficient alpha); a broadcast style collects every

@@ -80,8 +80,7 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
       const int64_t j = start / m;
       const int64_t seg = min64(count, (j + 1) * m - start);
       float sub, scale, shift;
-      fold_affine(s, a.gamma ? a.gamma[first + j] : 1.0, a.beta ? a.beta[first + j] : 0.0, a.blend,
-                  {&sub, &scale, &shift}, 0);
+      fold_affine(s, a.gamma_at(first + j), a.beta_at(first + j), a.blend, {&sub, &scale, &shift}, 0);
       k.affine(x + start, y + start, seg, sub, scale, shift, stream);
       start += seg;
       count -= seg;
@@ -141,9 +140,7 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
   Scratch<double> share(2 * units);  // dgamma, then dbeta share of every unit
   double* share_g = share.data();
   double* share_b = share_g + units;
-  auto gamma_of = [&](int64_t u) {
-    return a.gamma ? static_cast<double>(a.gamma[row_of(u / C) * C + u % C]) : 1.0;
-  };
+  auto gamma_of = [&](int64_t u) { return a.gamma_at(row_of(u / C) * C + u % C); };
   // The coefficients of groups [g0, g1) from their units' joint statistics
   // cm[0..), into co (indexed from unit g0*cpg).
   auto fold_groups = [&](int64_t g0, int64_t g1, const CoMoments* cm, GradCoef co) {

@@ -55,6 +55,14 @@ struct GroupNormForward : GroupShape {
   const int32_t* condition;   // N, with affine == kConditional
   float* mean;                // N*groups or null
   float* rstd;                // N*groups or null
+  // Not call fields: AdaIN's per-sample affine in double (rows*C), used
+  // instead of gamma/beta when set, so that a style deviation beyond the
+  // float range still folds exactly into the coefficients.
+  const double* gamma64;
+  const double* beta64;
+
+  double gamma_at(int64_t k) const { return gamma64 ? gamma64[k] : gamma ? gamma[k] : 1.0; }
+  double beta_at(int64_t k) const { return beta64 ? beta64[k] : beta ? beta[k] : 0.0; }
 
   void fields(FieldVisitor& v) {
     scalars(v);
@@ -78,6 +86,9 @@ struct GroupNormBackward : GroupShape {
   const int32_t* condition;   // N, with affine == kConditional
   const float* mean;          // N*groups or null (the mean is recomputed either way)
   const float* rstd;          // N*groups or null (then recomputed with eps)
+  const double* gamma64;      // as GroupNormForward::gamma64
+
+  double gamma_at(int64_t k) const { return gamma64 ? gamma64[k] : gamma ? gamma[k] : 1.0; }
 
   void fields(FieldVisitor& v) {
     scalars(v);

@@ -66,8 +66,7 @@ void group_norm_forward_nhwc(const Context& ctx, const GroupNormForward& a, cons
         if (a.rstd) a.rstd[grp] = static_cast<float>(st.rstd);
         for (int64_t j = 0; j < cpg; ++j) {
           const int64_t ch = g * cpg + j;
-          fold_affine(st, a.gamma ? a.gamma[row + ch] : 1.0, a.beta ? a.beta[row + ch] : 0.0, a.blend, co,
-                      u0 + j);
+          fold_affine(st, a.gamma_at(row + ch), a.beta_at(row + ch), a.blend, co, u0 + j);
         }
       }
     }
@@ -94,7 +93,7 @@ void group_norm_backward_nhwc(const Context& ctx, const GroupNormBackward& a, co
       const int64_t row = row_of(n0 + i) * C;
       for (int64_t g = 0; g < G; ++g) {
         const int64_t u0 = i * C + g * cpg, grp = (n0 + i) * G + g;
-        for (int64_t j = 0; j < cpg; ++j) gam[j] = a.gamma ? static_cast<double>(a.gamma[row + g * cpg + j]) : 1.0;
+        for (int64_t j = 0; j < cpg; ++j) gam[j] = a.gamma_at(row + g * cpg + j);
         group_grads(cm.data() + u0, gam.data(), cpg, saved ? static_cast<double>(a.rstd[grp]) : -1.0, a.eps,
                     a.blend, co, u0, share_g + n0 * C + u0, share_b + n0 * C + u0);
       }
