@@ -1,10 +1,12 @@
 import os from 'node:os';
 import { defineConfig } from 'vitest/config';
 
-// The kernel suites run once per backend: the JS fallback and every ISA this
-// architecture has (suites for an ISA the CPU lacks skip themselves, saying
-// why). The API suites (validation, loading, fallback) run once.
-const kernelSuites = ['test/kernels/**/*.test.ts'];
+// The operation suites (test/ops: one file per operation) and the
+// concurrency harnesses (test/concurrency: threads, async) run once per
+// backend: the JS fallback and every ISA this architecture has (suites for
+// an ISA the CPU lacks skip themselves, saying why). The API suites
+// (validation, loading, the reference itself) run once.
+const kernelSuites = ['test/ops/**/*.test.ts', 'test/concurrency/**/*.test.ts'];
 const isas = process.arch === 'arm64' ? ['scalar', 'neon'] : process.arch === 'x64' ? ['scalar', 'avx2', 'avx512'] : ['scalar'];
 
 export default defineConfig({

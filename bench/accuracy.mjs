@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // npm run accuracy: max error of every backend against a float64
 // reference computed on the same fp32 inputs, on the adversarial inputs the
-// README's Numerics section quotes. Two naive fp32 formulations (emulated
-// with Math.fround) are shown for comparison.
+// README's Numerics section quotes. Every backend runs through the public
+// API: each native ISA selected with internal.setIsa, the JS fallback with
+// internal.useBackend('js'). Two naive fp32 formulations (emulated with
+// Math.fround) are shown for comparison.
 import { createRequire } from 'node:module';
-import { maxAbs, maxAbsDiff, normals, refBackward, refForward } from '../test/helpers/reference.mjs';
+import { normals } from '../test/helpers/data.mjs';
+import { maxAbs, maxAbsDiff } from '../test/helpers/metrics.mjs';
+import { refInstanceNorm, refInstanceNormBackward } from '../test/helpers/reference.mjs';
 
 const require = createRequire(import.meta.url);
 const lib = require('../dist/index.js');
 const internal = require('../dist/internal.js');
-const js = require('../dist/js/instance_norm.js');
 const f = Math.fround;
 
 // fp32 loops as commonly written: one running sum, then y = (x - mean) * rstd.
@@ -44,20 +47,14 @@ for (const [name, offset, scale, M] of cases) {
   const shape = [1, 2, M];
   const x = normals(2 * M, 7, offset, scale);
   const dy = normals(2 * M, 8);
-  const ref = refForward(x, shape, null, null, 1e-5).y;
-  const refB = refBackward(dy, x, shape, null, 1e-5).dx;
+  const ref = refInstanceNorm(x, shape, { eps: 1e-5 }).y;
+  const refB = refInstanceNormBackward(dy, x, shape, { eps: 1e-5 }).dx;
   const cells = rows.map((r) => {
-    let y, dx;
-    if (r.isa) {
-      internal.setIsa(r.isa);
-      y = lib.instanceNorm(x, shape);
-      dx = lib.instanceNormBackward(dy, x, shape).dx;
-    } else {
-      y = new Float32Array(x.length);
-      dx = new Float32Array(x.length);
-      js.instanceNormForward(x, y, 1, 2, M, null, null, 1e-5, null, null);
-      js.instanceNormBackward(dy, x, dx, new Float32Array(2), new Float32Array(2), 1, 2, M, null, null, null, 1e-5);
-    }
+    internal.useBackend(r.isa ? 'native' : 'js');
+    if (r.isa) internal.setIsa(r.isa);
+    const y = lib.instanceNorm(x, shape);
+    const { dx } = lib.instanceNormBackward(dy, x, shape);
+    internal.useBackend('native');
     return `${fmt(maxAbsDiff(y, ref))} / ${fmt(maxAbsDiff(dx, refB) / maxAbs(refB))}`.padStart(16);
   });
   console.log([name.padEnd(30), ...cells, fmt(maxAbsDiff(naive(x, M, false), ref)).padStart(14), fmt(maxAbsDiff(naive(x, M, true), ref)).padStart(18)].join(' '));

@@ -1,8 +1,9 @@
-// onnxruntime-node peers for the family benchmark (bench/family.mjs): one-node
+// onnxruntime-node peers for the family benchmark (bench/bench.mjs): one-node
 // models for LayerNormalization (opset 17), BatchNormalization in inference
-// mode (opset 15) and GroupNormalization (opset 21: per-channel scale and
-// bias, as instnorm's). CPU execution provider, 1 thread, no spinning, as in
-// onnxruntime.mjs. ORT has no training API here, so no backward rows.
+// mode (opset 15), GroupNormalization (opset 21: per-channel scale and
+// bias, as instnorm's) and RMSNormalization (opset 23). CPU execution
+// provider, 1 thread, no spinning, as in onnxruntime.mjs. ORT has no
+// training API here, so no backward rows.
 import { createRequire } from 'node:module';
 import { nodeModel } from './onnx-model.mjs';
 
@@ -55,6 +56,16 @@ export function ortLayerNormRows(x, shape, rank, gamma, beta, eps) {
   return oneNodeRows({
     op: 'LayerNormalization', opset: 17, shape, label: 'LayerNormalization', layout: null,
     feeds: { X: [x, shape], Scale: [gamma, norm], B: [beta, norm] },
+    attrs: { axis: shape.length - rank, epsilon: eps }, ints: ['axis'],
+  });
+}
+
+/** RMSNormalization over the last `rank` dims (axis = -rank), elementwise scale. */
+export function ortRmsNormRows(x, shape, rank, gamma, eps) {
+  const norm = shape.slice(shape.length - rank);
+  return oneNodeRows({
+    op: 'RMSNormalization', opset: 23, shape, label: 'RMSNormalization', layout: null,
+    feeds: { X: [x, shape], scale: [gamma, norm] },
     attrs: { axis: shape.length - rank, epsilon: eps }, ints: ['axis'],
   });
 }

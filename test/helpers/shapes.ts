@@ -17,3 +17,9 @@ export function spatialShapes(m: number): number[][] {
 
 /** Planes of more than 100k elements, one per spatial rank. */
 export const LARGE_SPATIAL = [[131071], [333, 337], [47, 53, 61]] as const;
+
+/** Row lengths for the row operations (RMS norm): the plane sizes and one above 4Ki. */
+export const ROW_LENGTHS = [...PLANE_SIZES, 4097] as const;
+
+/** Every row length as normalized dims of rank 1, 2 and 3: [L, rowShape]. */
+export const ROW_GRID = ROW_LENGTHS.flatMap((L) => spatialShapes(L).map((row) => [L, row] as const));
