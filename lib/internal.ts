@@ -5,10 +5,16 @@
  */
 import { active, type Backend, type IsaName } from './backend';
 import { jsOps } from './js/index';
+import type { NativeAddon } from './native';
 
 /** ISAs the loaded addon can run here, best first ([] on the JS backend). */
 export function nativeIsas(): IsaName[] {
   return active.native ? (active.native.isas() as IsaName[]) : [];
+}
+
+/** The loaded addon's raw interface (tests of the binding itself), or null. */
+export function nativeAddon(): NativeAddon | null {
+  return loaded?.native ?? active.native;
 }
 
 /** Switches the native kernels to `isa`; false if it is not available. */
@@ -33,6 +39,8 @@ export function useBackend(name: 'js' | 'native'): boolean {
     return true;
   }
   if (!loaded.native) return false;
-  Object.assign(active, { ops: loaded.ops, native: loaded.native, info: { ...loaded.info, isa: loaded.native.isa() } });
+  // The addon keeps its own ISA and thread count: report what it runs.
+  const n = loaded.native;
+  Object.assign(active, { ops: loaded.ops, native: n, info: { ...loaded.info, isa: n.isa(), threads: n.threads() } });
   return true;
 }
