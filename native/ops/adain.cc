@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "exact.h"
 #include "fold.h"
 #include "group_norm.h"
 #include "scratch.h"
@@ -26,6 +27,18 @@ namespace {
 // gamma = alpha * k * sigma_s, beta = alpha * mu_s, where k and the content
 // eps turn instance norm's biased normalization into the unbiased one when
 // asked: sqrt(m2/(M-1) + eps) = sqrt(M/(M-1)) sqrt(m2/M + eps (M-1)/M).
+// Style unit u's run (one unit of [styleN, C, styleS] in either layout).
+struct StyleRun {
+  int64_t base;
+  Runs runs;
+  StyleRun(const AdaINFields& a, int64_t u) : base(0), runs{&base, 1, a.channels_last ? a.c : 1, a.style_s} {
+    const int64_t n = u / a.c, c = u % a.c;
+    base = a.channels_last ? n * a.style_s * a.c + c : u * a.style_s;
+    runs.bases = &base;
+  }
+  StyleRun(const StyleRun&) = delete;
+};
+
 struct StyleAffine {
   Scratch<double> stat;    // mean, then sigma, per style unit
   Scratch<double> affine;  // gamma, then beta, per content unit
@@ -45,8 +58,10 @@ struct StyleAffine {
     k = a.unbiased ? std::sqrt((m - 1.0) / m) : 1.0;
     content_eps = a.unbiased ? a.eps * ((m - 1.0) / m) : a.eps;  // (no overflow at eps near the float64 max)
     for (int64_t u = 0; u < su; ++u) {
-      mean()[u] = mo[u].mean;
-      sigma(su)[u] = std::sqrt(mo[u].m2 / div + a.eps);
+      // Outside the float32 kernels' range: the statistics again, exactly.
+      const Moments m2 = needs_exact(mo[u].m2, mo[u].count) ? exact_moments(style, StyleRun(a, u).runs) : mo[u];
+      mean()[u] = m2.mean;
+      sigma(su)[u] = std::sqrt(m2.m2 / div + a.eps);
     }
     for (int64_t u = 0; u < cu; ++u) {
       const int64_t s = a.style_n == 1 ? u % a.c : u;
@@ -102,17 +117,28 @@ void adain_backward(const Context& ctx, const AdaINBackward& a) {
   }
   // d sigma / d s_i = (s_i - mu_s) / (div * sigma);  d mu / d s_i = 1 / count:
   // dstyle = (s - mu) * scale + shift per style unit, the mean split as hi + lo.
+  // A unit whose scale leaves the float range is computed in double
+  // (dstyle cannot alias style, so no copy is needed).
   Scratch<float> mem(3 * su);
+  Scratch<bool> exact(su);
   const AffineCoef co{mem.data(), mem.data() + su, mem.data() + 2 * su};
   for (int64_t u = 0; u < su; ++u) {
     const double scale = dsigma[u] / (sa.div * sa.sigma(su)[u]);
     const double shift = dmu[u] / static_cast<double>(a.style_s);
+    exact[u] = scale != 0.0 && (std::fabs(scale) < 0x1p-100 || std::fabs(scale) > 0x1p100);
     const SplitMean m = split(sa.mean()[u]);
     co.sub[u] = m.hi;
-    co.scale[u] = static_cast<float>(scale);
-    co.shift[u] = static_cast<float>(shift - m.lo * scale);
+    co.scale[u] = exact[u] ? 0.0f : static_cast<float>(scale);
+    co.shift[u] = exact[u] ? 0.0f : static_cast<float>(shift - m.lo * scale);
   }
   unit_affine(ctx, Shape{a.style_n, a.c, a.style_s, a.channels_last}, a.style, a.dstyle, co);
+  for (int64_t u = 0; u < su; ++u) {
+    if (!exact[u]) continue;
+    const StyleRun r(a, u);
+    const double scale = dsigma[u] / (sa.div * sa.sigma(su)[u]), shift = dmu[u] / static_cast<double>(a.style_s);
+    exact_forward(a.style, a.dstyle, r.runs, sa.mean()[u], scale, false, [](int64_t) { return 1.0; },
+                  [&](int64_t) { return shift; }, 0.0);
+  }
 }
 
 INSTNORM_OP("adaIN", AdaINForward, adain_forward);

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "exact.h"
 #include "fold.h"
 #include "scratch.h"
 #include "stats.h"
@@ -55,6 +56,20 @@ struct UnitCoef {
 
 }  // namespace
 
+namespace {
+
+// Channel c's runs: its unit in every sample.
+struct ChannelRuns {
+  Scratch<int64_t> bases;
+  Runs runs;
+  ChannelRuns(const BatchShape& a, int64_t c) : bases(a.n), runs{nullptr, a.n, a.channels_last ? a.c : 1, a.s} {
+    for (int64_t i = 0; i < a.n; ++i) bases[i] = a.channels_last ? i * a.s * a.c + c : (i * a.c + c) * a.s;
+    runs.bases = bases.data();
+  }
+};
+
+}  // namespace
+
 void batch_norm_forward(const Context& ctx, const BatchNormForward& a) {
   const int64_t C = a.c;
   const Shape sh{a.n, C, a.s, a.channels_last};
@@ -75,6 +90,8 @@ void batch_norm_forward(const Context& ctx, const BatchNormForward& a) {
     for (int64_t j = 0; j < C; ++j) {
       Moments acc{0.0, 0.0, 0.0};
       for (int64_t i = 0; i < a.n; ++i) acc = merge_moments(acc, mo[i * C + j]);
+      // Outside the float32 kernels' range: the statistics again, exactly.
+      if (needs_exact(acc.m2, acc.count)) acc = exact_moments(a.x, ChannelRuns(a, j).runs);
       mean[j] = acc.mean;
       var[j] = acc.m2 / acc.count;
     }
@@ -85,18 +102,36 @@ void batch_norm_forward(const Context& ctx, const BatchNormForward& a) {
       var[j] = a.running_var[j];
     }
   }
+  // A channel whose variance puts its coefficients outside the float range
+  // is normalized in double, on a copy taken before the (maybe in-place)
+  // apply pass, and written over that pass's output.
+  int64_t n_exact = 0;
+  for (int64_t j = 0; j < C; ++j) n_exact += needs_exact(var[j], 1.0);
+  Gathered ex(n_exact, a.n, a.s, 1);
+  Scratch<int64_t> ex_channel(n_exact);
   const UnitCoef uc(sh.units(), 3);
   const AffineCoef co{uc.part(0), uc.part(1), uc.part(2)};
+  int64_t k = 0;
   for (int64_t j = 0; j < C; ++j) {
     const double r = 1.0 / std::sqrt(var[j] + a.eps);
     if (a.mean) a.mean[j] = static_cast<float>(mean[j]);
     if (a.rstd) a.rstd[j] = static_cast<float>(r);
+    const double g = a.gamma ? a.gamma[j] : 1.0, b = a.beta ? a.beta[j] : 0.0;
     // Only the data's own statistics mean "constant data" at variance 0.
-    fold_affine(normalizer(mean[j], r, own && var[j] == 0.0), a.gamma ? a.gamma[j] : 1.0,
-                a.beta ? a.beta[j] : 0.0, 0.0, co, j);
+    const bool constant = own && var[j] == 0.0;
+    if (needs_exact(var[j], 1.0)) {
+      ex.gather(k, 0, a.x, ChannelRuns(a, j).runs);
+      exact_forward(ex.copy(k, 0), ex.copy(k, 0), ex.local(ex.local_bases()), mean[j], r, constant,
+                    [&](int64_t) { return g; }, [&](int64_t) { return b; }, 0.0);
+      co.sub[j] = co.scale[j] = co.shift[j] = 0.0f;
+      ex_channel[k++] = j;
+      continue;
+    }
+    fold_affine(normalizer(mean[j], r, constant), g, b, 0.0, co, j);
   }
   uc.broadcast(3, a.n, C);
   unit_affine(ctx, sh, a.x, a.y, co);
+  for (int64_t q = 0; q < n_exact; ++q) ex.scatter(q, 0, a.y, ChannelRuns(a, ex_channel[q]).runs);
   if (a.training && a.running_mean) {
     const double m = a.momentum;
     const double bessel = a.unbiased_running ? count / (count - 1.0) : 1.0;
@@ -118,35 +153,83 @@ void batch_norm_backward(const Context& ctx, const BatchNormBackward& a) {
     for (int64_t i = 0; i < a.n; ++i) acc = merge_co_moments(acc, cm[i * C + j]);
     ch[j] = acc;
   }
-  if (!a.training) {
-    // The running statistics are constants: dx = gamma * rstd * dy, which
-    // does not depend on x (a NaN in x must not reach dx).
-    const UnitCoef uc(sh.units(), 3);
-    const AffineCoef co{uc.part(0), uc.part(1), uc.part(2)};
-    for (int64_t j = 0; j < C; ++j) {
-      const double r = 1.0 / std::sqrt(static_cast<double>(a.running_var[j]) + a.eps);
-      const double sum_xc_dy = ch[j].c_x_dy + ch[j].count * (ch[j].mean_x - a.running_mean[j]) * ch[j].mean_dy;
-      a.dgamma[j] = static_cast<float>(r * sum_xc_dy);
-      a.dbeta[j] = static_cast<float>(ch[j].count * ch[j].mean_dy);
-      co.sub[j] = 0.0f;
-      co.scale[j] = static_cast<float>((a.gamma ? a.gamma[j] : 1.0) * r);
-      co.shift[j] = 0.0f;
-    }
-    uc.broadcast(3, a.n, C);
-    unit_affine(ctx, sh, a.dy, a.dx, co);
-    return;
-  }
-  const UnitCoef uc(sh.units(), 5);
-  const GradCoef co{uc.part(0), uc.part(1), uc.part(2), uc.part(3), uc.part(4)};
+  auto rstd_of_channel = [&](int64_t j) {
+    return a.training ? (a.rstd ? static_cast<double>(a.rstd[j]) : -1.0)
+                      : 1.0 / std::sqrt(static_cast<double>(a.running_var[j]) + a.eps);
+  };
+  // Channels outside the float32 kernels' range: in double, on copies of
+  // dy and x taken before the apply pass (dx may be dy or x).
+  auto exact_channel = [&](int64_t j) {
+    const Moments gm = group_x_moments(&ch[j], 1);
+    const double r = rstd_of_channel(j);
+    return needs_exact(gm.m2, gm.count) || (r >= 0.0 && rstd_needs_exact(r));
+  };
+  int64_t n_exact = 0;
+  for (int64_t j = 0; j < C; ++j) n_exact += exact_channel(j);
+  Gathered ex(n_exact, a.n, a.s, 2);
+  Scratch<int64_t> ex_channel(n_exact);
+  Scratch<double> ex_share(2 * a.n);
+  const Runs local = ex.local(ex.local_bases());
+  const UnitCoef uc(sh.units(), a.training ? 5 : 3);
+  int64_t k = 0;
   for (int64_t j = 0; j < C; ++j) {
-    const double g = a.gamma ? a.gamma[j] : 1.0;
-    double dg, db;
-    group_grads(&ch[j], &g, 1, a.rstd ? static_cast<double>(a.rstd[j]) : -1.0, a.eps, 0.0, co, j, &dg, &db);
-    a.dgamma[j] = static_cast<float>(dg);
-    a.dbeta[j] = static_cast<float>(db);
+    const double g = a.gamma ? a.gamma[j] : 1.0, r = rstd_of_channel(j);
+    const bool exact = exact_channel(j);
+    if (exact) {
+      const ChannelRuns cr(a, j);
+      ex.gather(k, 0, a.dy, cr.runs);
+      ex.gather(k, 1, a.x, cr.runs);
+      ex_channel[k] = j;
+    }
+    if (!a.training) {
+      // The running statistics are constants: dx = gamma * rstd * dy, which
+      // does not depend on x (a NaN in x must not reach dx).
+      double sum_xc_dy = ch[j].c_x_dy + ch[j].count * (ch[j].mean_x - a.running_mean[j]) * ch[j].mean_dy;
+      double sum_dy = ch[j].count * ch[j].mean_dy;
+      if (exact) {
+        sum_xc_dy = sum_dy = 0.0;
+        float* dyc = ex.copy(k, 0);
+        const float* xc = ex.copy(k, 1);
+        for (int64_t i = 0; i < a.n * a.s; ++i) {
+          sum_xc_dy += (static_cast<double>(xc[i]) - a.running_mean[j]) * dyc[i];
+          sum_dy += dyc[i];
+          dyc[i] = static_cast<float>(g * r * dyc[i]);
+        }
+      }
+      a.dgamma[j] = static_cast<float>(r * sum_xc_dy);
+      a.dbeta[j] = static_cast<float>(sum_dy);
+      uc.part(0)[j] = 0.0f;
+      uc.part(1)[j] = exact ? 0.0f : static_cast<float>(g * r);
+      uc.part(2)[j] = 0.0f;
+    } else {
+      const GradCoef co{uc.part(0), uc.part(1), uc.part(2), uc.part(3), uc.part(4)};
+      double dg = 0.0, db = 0.0;
+      if (exact) {
+        Scratch<double> gam(a.n);
+        for (int64_t i = 0; i < a.n; ++i) gam[i] = g;
+        exact_backward(ex.copy(k, 0), ex.copy(k, 1), ex.copy(k, 0), local, gam.data(), r, a.eps, 0.0,
+                       ex_share.data(), ex_share.data() + a.n);
+        for (int64_t i = 0; i < a.n; ++i) {
+          dg += ex_share[i];
+          db += ex_share[a.n + i];
+        }
+        co.dy_sub[j] = co.x_sub[j] = co.a[j] = co.b[j] = co.c[j] = 0.0f;
+      } else {
+        group_grads(&ch[j], &g, 1, r, a.eps, 0.0, co, j, &dg, &db);
+      }
+      a.dgamma[j] = static_cast<float>(dg);
+      a.dbeta[j] = static_cast<float>(db);
+    }
+    k += exact;
   }
-  uc.broadcast(5, a.n, C);
-  unit_backward_apply(ctx, sh, a.dy, a.x, a.dx, co);
+  if (!a.training) {
+    uc.broadcast(3, a.n, C);
+    unit_affine(ctx, sh, a.dy, a.dx, AffineCoef{uc.part(0), uc.part(1), uc.part(2)});
+  } else {
+    uc.broadcast(5, a.n, C);
+    unit_backward_apply(ctx, sh, a.dy, a.x, a.dx, GradCoef{uc.part(0), uc.part(1), uc.part(2), uc.part(3), uc.part(4)});
+  }
+  for (int64_t q = 0; q < n_exact; ++q) ex.scatter(q, 0, a.dx, ChannelRuns(a, ex_channel[q]).runs);
 }
 
 INSTNORM_OP("batchNorm", BatchNormForward, batch_norm_forward);

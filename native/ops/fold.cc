@@ -8,10 +8,15 @@ namespace ops {
 using kernels::CoMoments;
 using kernels::Moments;
 
-void group_grads(const CoMoments* cm, const double* g, int64_t cpg, double saved_rstd, double eps,
-                 double blend, GradCoef out, int64_t u0, double* dgamma, double* dbeta) {
+Moments group_x_moments(const CoMoments* cm, int64_t cpg) {
   Moments gm{0.0, 0.0, 0.0};
   for (int64_t j = 0; j < cpg; ++j) gm = merge_moments(gm, {cm[j].count, cm[j].mean_x, cm[j].m2_x});
+  return gm;
+}
+
+void group_grads(const CoMoments* cm, const double* g, int64_t cpg, double saved_rstd, double eps,
+                 double blend, GradCoef out, int64_t u0, double* dgamma, double* dbeta) {
+  const Moments gm = group_x_moments(cm, cpg);
   const double r = saved_rstd >= 0.0 ? saved_rstd : rstd_of(gm.m2, gm.count, eps);
   const SplitMean mu = split(gm.mean);
   double p = 0.0, q = 0.0;

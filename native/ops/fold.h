@@ -79,6 +79,9 @@ struct GradCoef {
   float* c;
 };
 
+// The group's moments of x, merged from its units' joint statistics.
+kernels::Moments group_x_moments(const kernels::CoMoments* cm, int64_t cpg);
+
 // The gradient coefficients of a group of `cpg` units from their joint
 // statistics cm[0..cpg) and gammas g[0..cpg), written at units
 // u0..u0+cpg of `out`, with each unit's share of dgamma and dbeta. With

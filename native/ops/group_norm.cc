@@ -6,6 +6,7 @@
 #include "group_norm.h"
 
 #include "../runtime/thread_pool.h"
+#include "exact.h"
 #include "fold.h"
 #include "group_norm_rows.h"
 #include "policy.h"
@@ -71,6 +72,22 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
     if (a.rstd) a.rstd[grp] = static_cast<float>(s.rstd);
     return s;
   };
+  // A group outside the float32 kernels' range (exact.h) is normalized
+  // here in double, whole; true when that was the case.
+  auto exact_group = [&](int64_t grp, const Moments& mo) {
+    if (!needs_exact(mo.m2, mo.count)) return false;
+    Scratch<int64_t> bases(cpg);
+    for (int64_t j = 0; j < cpg; ++j) bases[j] = grp * len + j * m;
+    const Runs r{bases.data(), cpg, 1, m};
+    const Moments ex = exact_moments(a.x, r);
+    const double rstd = rstd_of(ex.m2, ex.count, a.eps);
+    if (a.mean) a.mean[grp] = static_cast<float>(ex.mean);
+    if (a.rstd) a.rstd[grp] = static_cast<float>(rstd);
+    const int64_t first = row_of(grp / G) * C + (grp % G) * cpg;
+    exact_forward(a.x, a.y, r, ex.mean, rstd, ex.m2 == 0.0, [&](int64_t j) { return a.gamma_at(first + j); },
+                  [&](int64_t j) { return a.beta_at(first + j); }, a.blend);
+    return true;
+  };
   // Elements [start, start + count) of group grp, channel by channel.
   auto apply_span = [&](int64_t grp, const Normalizer& s, int64_t start, int64_t count) {
     const float* x = a.x + grp * len;
@@ -92,9 +109,15 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
     const int64_t g0 = b * batch, g1 = min64(g0 + batch, groups);
     Moments mo[kBatch];
     Normalizer st[kBatch];
+    bool exact[kBatch];
     for (int64_t i = g0; i < g1; ++i) mo[i - g0] = plane_moments(k, a.x + i * len, len);
-    for (int64_t i = g0; i < g1; ++i) st[i - g0] = stats_for(i, mo[i - g0]);
-    for (int64_t i = g0; i < g1; ++i) apply_span(i, st[i - g0], 0, len);
+    for (int64_t i = g0; i < g1; ++i) {
+      exact[i - g0] = exact_group(i, mo[i - g0]);
+      if (!exact[i - g0]) st[i - g0] = stats_for(i, mo[i - g0]);
+    }
+    for (int64_t i = g0; i < g1; ++i) {
+      if (!exact[i - g0]) apply_span(i, st[i - g0], 0, len);
+    }
   };
 
   if (serial(numel, ctx.threads)) {
@@ -105,6 +128,7 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
     const int64_t cpr = chunks_of(len);
     Scratch<Moments> part(groups * cpr);
     Scratch<Normalizer> st(groups);
+    Scratch<bool> exact(groups);
     runtime::parallel_for(ctx.threads, groups * cpr, [&](int64_t t) {
       const int64_t i = t / cpr, j = t % cpr;
       part[t] = k.moments(a.x + i * len + j * kChunk, chunk_len(len, j));
@@ -112,11 +136,12 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
     for (int64_t i = 0; i < groups; ++i) {
       Moments acc{0.0, 0.0, 0.0};  // same order as plane_moments()
       for (int64_t j = 0; j < cpr; ++j) acc = merge_moments(acc, part[i * cpr + j]);
-      st[i] = stats_for(i, acc);
+      exact[i] = exact_group(i, acc);
+      if (!exact[i]) st[i] = stats_for(i, acc);
     }
     runtime::parallel_for(ctx.threads, groups * cpr, [&](int64_t t) {
       const int64_t i = t / cpr, j = t % cpr;
-      apply_span(i, st[i], j * kChunk, chunk_len(len, j));
+      if (!exact[i]) apply_span(i, st[i], j * kChunk, chunk_len(len, j));
     });
   }
 }
@@ -142,14 +167,26 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
   double* share_b = share_g + units;
   auto gamma_of = [&](int64_t u) { return a.gamma_at(row_of(u / C) * C + u % C); };
   // The coefficients of groups [g0, g1) from their units' joint statistics
-  // cm[0..), into co (indexed from unit g0*cpg).
-  auto fold_groups = [&](int64_t g0, int64_t g1, const CoMoments* cm, GradCoef co) {
+  // cm[0..), into co (indexed from unit g0*cpg); a group outside the
+  // float32 kernels' range (exact.h) is done here, in double, and marked in
+  // exact[i - g0] so that the apply pass leaves it alone.
+  auto fold_groups = [&](int64_t g0, int64_t g1, const CoMoments* cm, GradCoef co, bool* exact) {
     Scratch<double> gam(cpg);
+    Scratch<int64_t> bases(cpg);
     for (int64_t i = g0; i < g1; ++i) {
       const int64_t u0 = i * cpg;
+      const CoMoments* gc = cm + (u0 - g0 * cpg);
       for (int64_t j = 0; j < cpg; ++j) gam[j] = gamma_of(u0 + j);
-      group_grads(cm + (u0 - g0 * cpg), gam.data(), cpg, saved ? static_cast<double>(a.rstd[i]) : -1.0, a.eps,
-                  a.blend, co, u0 - g0 * cpg, share_g + u0, share_b + u0);
+      const double r = saved ? static_cast<double>(a.rstd[i]) : -1.0;
+      const Moments gm = group_x_moments(gc, cpg);
+      exact[i - g0] = needs_exact(gm.m2, gm.count) || (saved && rstd_needs_exact(r));
+      if (exact[i - g0]) {
+        for (int64_t j = 0; j < cpg; ++j) bases[j] = (u0 + j) * m;
+        exact_backward(a.dy, a.x, a.dx, Runs{bases.data(), cpg, 1, m}, gam.data(), r, a.eps, a.blend, share_g + u0,
+                       share_b + u0);
+        continue;
+      }
+      group_grads(gc, gam.data(), cpg, r, a.eps, a.blend, co, u0 - g0 * cpg, share_g + u0, share_b + u0);
     }
   };
   auto apply = [&](int64_t u, int64_t start, int64_t count, const GradCoef& co, int64_t i) {
@@ -167,9 +204,12 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
     const int64_t u0 = g0 * cpg, u1 = g1 * cpg;
     Scratch<CoMoments> cm(u1 - u0);
     GradBlock gb(u1 - u0);
+    bool exact[kBatch];
     for (int64_t u = u0; u < u1; ++u) cm[u - u0] = plane_co_moments(k, a.dy + u * m, a.x + u * m, m);
-    fold_groups(g0, g1, cm.data(), gb.co);
-    for (int64_t u = u0; u < u1; ++u) apply(u, 0, m, gb.co, u - u0);
+    fold_groups(g0, g1, cm.data(), gb.co, exact);
+    for (int64_t u = u0; u < u1; ++u) {
+      if (!exact[u / cpg - g0]) apply(u, 0, m, gb.co, u - u0);
+    }
   };
 
   if (serial(numel, ctx.threads)) {
@@ -181,6 +221,7 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
     Scratch<CoMoments> part(units * chunks);
     Scratch<CoMoments> cm(units);
     GradBlock gb(units);
+    Scratch<bool> exact(groups);
     runtime::parallel_for(ctx.threads, units * chunks, [&](int64_t t) {
       const int64_t u = t / chunks, j = t % chunks, off = u * m + j * kChunk;
       part[t] = k.co_moments(a.dy + off, a.x + off, chunk_len(m, j));
@@ -190,10 +231,10 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
       for (int64_t j = 0; j < chunks; ++j) acc = merge_co_moments(acc, part[u * chunks + j]);
       cm[u] = acc;
     }
-    fold_groups(0, groups, cm.data(), gb.co);
+    fold_groups(0, groups, cm.data(), gb.co, exact.data());
     runtime::parallel_for(ctx.threads, units * chunks, [&](int64_t t) {
       const int64_t u = t / chunks, j = t % chunks;
-      apply(u, j * kChunk, chunk_len(m, j), gb.co, u);
+      if (!exact[u / cpg]) apply(u, j * kChunk, chunk_len(m, j), gb.co, u);
     });
   }
   reduce_rows(share_g, share_b, a.n, C, a.rows, row_of, a.dgamma, a.dbeta);

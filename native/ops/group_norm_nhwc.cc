@@ -5,6 +5,7 @@
 // handled whole, several per task, so the apply pass re-reads them from the
 // cache of the core that just read them.
 #include "../runtime/thread_pool.h"
+#include "exact.h"
 #include "fold.h"
 #include "group_norm_rows.h"
 #include "policy.h"
@@ -45,6 +46,16 @@ void by_slabs(const Context& ctx, int64_t n, int64_t c, int64_t s, F f) {
 
 }  // namespace
 
+// The runs of group g of sample n: columns g*cpg.. of its S rows.
+struct GroupRuns {
+  Scratch<int64_t> bases;
+  Runs runs;
+  GroupRuns(int64_t n, int64_t g, int64_t cpg, int64_t S, int64_t C) : bases(cpg), runs{nullptr, cpg, C, S} {
+    for (int64_t j = 0; j < cpg; ++j) bases[j] = n * S * C + g * cpg + j;
+    runs.bases = bases.data();
+  }
+};
+
 void group_norm_forward_nhwc(const Context& ctx, const GroupNormForward& a, const SampleRows& row_of) {
   const int64_t C = a.c, G = a.groups, cpg = C / G, S = a.s;
   by_slabs(ctx, a.n, C, S, [&](const Context& c2, int64_t n0, int64_t n1) {
@@ -54,14 +65,41 @@ void group_norm_forward_nhwc(const Context& ctx, const GroupNormForward& a, cons
     Scratch<float> mem(3 * units);
     const AffineCoef co{mem.data(), mem.data() + units, mem.data() + 2 * units};
     unit_moments(c2, sh, a.x + off, mo.data());
+    // Groups outside the float32 kernels' range (exact.h) are computed in
+    // double on copies taken before the apply pass (which may be in place)
+    // and written over its output afterwards.
+    Scratch<Moments> gms(sh.n * G);
+    int64_t n_exact = 0;
+    for (int64_t q = 0; q < sh.n * G; ++q) {
+      Moments gm{0.0, 0.0, 0.0};
+      for (int64_t j = 0; j < cpg; ++j) gm = merge_moments(gm, mo[q * cpg + j]);
+      gms[q] = gm;
+      n_exact += needs_exact(gm.m2, gm.count);
+    }
+    Gathered ex(n_exact, cpg, S, 1);
+    Scratch<int64_t> ex_group(n_exact);
+    int64_t k = 0;
     for (int64_t i = 0; i < sh.n; ++i) {
       const int64_t row = row_of(n0 + i) * C;
       for (int64_t g = 0; g < G; ++g) {
-        const int64_t u0 = i * C + g * cpg;
-        Moments gm{0.0, 0.0, 0.0};
-        for (int64_t j = 0; j < cpg; ++j) gm = merge_moments(gm, mo[u0 + j]);
+        const int64_t u0 = i * C + g * cpg, grp = (n0 + i) * G + g;
+        const Moments& gm = gms[i * G + g];
+        if (needs_exact(gm.m2, gm.count)) {
+          const GroupRuns gr(n0 + i, g, cpg, S, C);
+          ex.gather(k, 0, a.x, gr.runs);
+          const Runs local = ex.local(ex.local_bases());
+          const Moments em = exact_moments(ex.copy(k, 0), local);
+          const double rstd = rstd_of(em.m2, em.count, a.eps);
+          if (a.mean) a.mean[grp] = static_cast<float>(em.mean);
+          if (a.rstd) a.rstd[grp] = static_cast<float>(rstd);
+          exact_forward(ex.copy(k, 0), ex.copy(k, 0), local, em.mean, rstd, em.m2 == 0.0,
+                        [&](int64_t j) { return a.gamma_at(row + g * cpg + j); },
+                        [&](int64_t j) { return a.beta_at(row + g * cpg + j); }, a.blend);
+          for (int64_t j = 0; j < cpg; ++j) co.sub[u0 + j] = co.scale[u0 + j] = co.shift[u0 + j] = 0.0f;
+          ex_group[k++] = grp;
+          continue;
+        }
         const Normalizer st = normalizer(gm, a.eps);
-        const int64_t grp = (n0 + i) * G + g;
         if (a.mean) a.mean[grp] = static_cast<float>(gm.mean);
         if (a.rstd) a.rstd[grp] = static_cast<float>(st.rstd);
         for (int64_t j = 0; j < cpg; ++j) {
@@ -71,6 +109,10 @@ void group_norm_forward_nhwc(const Context& ctx, const GroupNormForward& a, cons
       }
     }
     unit_affine(c2, sh, a.x + off, a.y + off, co);
+    for (int64_t q = 0; q < n_exact; ++q) {
+      const GroupRuns gr(ex_group[q] / G, ex_group[q] % G, cpg, S, C);
+      ex.scatter(q, 0, a.y, gr.runs);
+    }
   });
 }
 
@@ -89,16 +131,45 @@ void group_norm_backward_nhwc(const Context& ctx, const GroupNormBackward& a, co
     float* p = mem.data();
     const GradCoef co{p, p + su, p + 2 * su, p + 3 * su, p + 4 * su};
     unit_co_moments(c2, sh, a.dy + off, a.x + off, cm.data());
+    auto exact_of = [&](int64_t i, int64_t g) {
+      const Moments gm = group_x_moments(cm.data() + i * C + g * cpg, cpg);
+      return needs_exact(gm.m2, gm.count) || (saved && rstd_needs_exact(a.rstd[(n0 + i) * G + g]));
+    };
+    int64_t n_exact = 0;
+    for (int64_t i = 0; i < sh.n; ++i) {
+      for (int64_t g = 0; g < G; ++g) n_exact += exact_of(i, g);
+    }
+    // As in the forward: exact groups on copies (dy, x; dx over the dy copy).
+    Gathered ex(n_exact, cpg, S, 2);
+    Scratch<int64_t> ex_group(n_exact);
+    int64_t k = 0;
     for (int64_t i = 0; i < sh.n; ++i) {
       const int64_t row = row_of(n0 + i) * C;
       for (int64_t g = 0; g < G; ++g) {
         const int64_t u0 = i * C + g * cpg, grp = (n0 + i) * G + g;
         for (int64_t j = 0; j < cpg; ++j) gam[j] = a.gamma_at(row + g * cpg + j);
-        group_grads(cm.data() + u0, gam.data(), cpg, saved ? static_cast<double>(a.rstd[grp]) : -1.0, a.eps,
-                    a.blend, co, u0, share_g + n0 * C + u0, share_b + n0 * C + u0);
+        const double r = saved ? static_cast<double>(a.rstd[grp]) : -1.0;
+        if (exact_of(i, g)) {
+          const GroupRuns gr(n0 + i, g, cpg, S, C);
+          ex.gather(k, 0, a.dy, gr.runs);
+          ex.gather(k, 1, a.x, gr.runs);
+          exact_backward(ex.copy(k, 0), ex.copy(k, 1), ex.copy(k, 0), ex.local(ex.local_bases()), gam.data(), r,
+                         a.eps, a.blend, share_g + n0 * C + u0, share_b + n0 * C + u0);
+          for (int64_t j = 0; j < cpg; ++j) {
+            co.dy_sub[u0 + j] = co.x_sub[u0 + j] = co.a[u0 + j] = co.b[u0 + j] = co.c[u0 + j] = 0.0f;
+          }
+          ex_group[k++] = grp;
+          continue;
+        }
+        group_grads(cm.data() + u0, gam.data(), cpg, r, a.eps, a.blend, co, u0, share_g + n0 * C + u0,
+                    share_b + n0 * C + u0);
       }
     }
     unit_backward_apply(c2, sh, a.dy + off, a.x + off, a.dx + off, co);
+    for (int64_t q = 0; q < n_exact; ++q) {
+      const GroupRuns gr(ex_group[q] / G, ex_group[q] % G, cpg, S, C);
+      ex.scatter(q, 0, a.dx, gr.runs);
+    }
   });
   reduce_rows(share_g, share_b, a.n, C, a.rows, row_of, a.dgamma, a.dbeta);
 }

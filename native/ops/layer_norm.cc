@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "exact.h"
 #include "fold.h"
 #include "rows.h"
 #include "stats.h"
@@ -16,6 +17,52 @@ using kernels::Moments;
 struct RowNorm {
   float sub, scale, shift;
 };
+
+const int64_t kFirst = 0;  // the one run of a row, for Runs
+
+// A row outside the float32 kernels' range (exact.h), forward: statistics
+// and outputs in double.
+void exact_row_forward(const LayerNormForward& a, int64_t r, const float* g, const float* b) {
+  const int64_t len = a.len;
+  const float* x = a.x + r * len;
+  float* y = a.y + r * len;
+  const Moments mo = exact_moments(x, Runs{&kFirst, 1, 1, len});
+  const double rstd = rstd_of(mo.m2, mo.count, a.eps);
+  const double scale = mo.m2 == 0.0 ? 0.0 : rstd;  // a constant row has xhat = 0
+  if (a.mean) a.mean[r] = static_cast<float>(mo.mean);
+  if (a.rstd) a.rstd[r] = static_cast<float>(rstd);
+  for (int64_t i = 0; i < len; ++i) y[i] = static_cast<float>((x[i] - mo.mean) * scale * g[i] + b[i]);
+}
+
+// The same for the backward; dg/db are the block's float accumulators.
+void exact_row_backward(const LayerNormBackward& a, int64_t r, const float* g, float* dg, float* db) {
+  const int64_t len = a.len, off = r * len;
+  const float *x = a.x + off, *dy = a.dy + off;
+  float* dx = a.dx + off;
+  const Moments mo = exact_moments(x, Runs{&kFirst, 1, 1, len});
+  const double rstd = a.rstd ? static_cast<double>(a.rstd[r]) : rstd_of(mo.m2, mo.count, a.eps);
+  if (std::isinf(rstd)) {  // constant row, eps = 0: no normalization gradient
+    for (int64_t i = 0; i < len; ++i) {
+      dx[i] = 0.0f;
+      db[i] += dy[i];
+    }
+    return;
+  }
+  const double scale = mo.m2 == 0.0 ? 0.0 : rstd;
+  double sg = 0.0, sgx = 0.0;
+  for (int64_t i = 0; i < len; ++i) {
+    const double gd = static_cast<double>(g[i]) * dy[i];
+    sg += gd;
+    sgx += gd * (x[i] - mo.mean) * scale;
+  }
+  const double n = static_cast<double>(len);
+  for (int64_t i = 0; i < len; ++i) {
+    const double xh = (x[i] - mo.mean) * scale;
+    dx[i] = static_cast<float>(rstd * (static_cast<double>(g[i]) * dy[i] - sg / n - xh * sgx / n));
+    dg[i] += static_cast<float>(dy[i] * xh);
+    db[i] += dy[i];
+  }
+}
 
 RowNorm row_norm(const Moments& mo, double rstd) {
   const SplitMean s = split(mo.mean);
@@ -35,6 +82,10 @@ void layer_norm_forward(const Context& ctx, const LayerNormForward& a) {
     for (int64_t r = t * rb; r < r1; ++r) {
       const float* x = a.x + r * a.len;
       const Moments mo = plane_moments(ctx.k, x, a.len);
+      if (needs_exact(mo.m2, mo.count)) {
+        exact_row_forward(a, r, g.data(), b.data());
+        continue;
+      }
       const double rstd = rstd_of(mo.m2, mo.count, a.eps);
       const RowNorm n = row_norm(mo, rstd);
       if (a.mean) a.mean[r] = static_cast<float>(mo.mean);
@@ -60,6 +111,10 @@ void layer_norm_backward(const Context& ctx, const LayerNormBackward& a) {
       // precision that matters at large offsets); the row is in cache for
       // the two passes that follow.
       const Moments mo = plane_moments(ctx.k, a.x + off, len);
+      if (needs_exact(mo.m2, mo.count) || (a.rstd && rstd_needs_exact(a.rstd[r]))) {
+        exact_row_backward(a, r, g.data(), dg, db);
+        continue;
+      }
       const double rstd = a.rstd ? static_cast<double>(a.rstd[r]) : rstd_of(mo.m2, mo.count, a.eps);
       const RowNorm n = row_norm(mo, rstd);
       const kernels::RowSums s =

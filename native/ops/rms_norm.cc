@@ -6,6 +6,7 @@
 // sub = shift = 0.
 #include <cmath>
 
+#include "exact.h"
 #include "op.h"
 #include "rows.h"
 #include "stats.h"
@@ -56,6 +57,32 @@ double mean_square(const kernels::Moments& mo) { return mo.m2 / mo.count + mo.me
 // also eps = 0 where rstd is infinite).
 float xhat_scale(double ms, double rstd) { return ms == 0.0 ? 0.0f : static_cast<float>(rstd); }
 
+// Mean of squares in double, for rows outside the float32 kernels' range.
+double exact_mean_square(const float* x, int64_t len) {
+  double s = 0.0;
+  for (int64_t i = 0; i < len; ++i) s += static_cast<double>(x[i]) * x[i];
+  return s / static_cast<double>(len);
+}
+
+// dx = r (g dy - xhat mean(g dy xhat)), xhat = x r, in double; dgamma
+// into the block's float accumulator. r = 0 stands for an infinite r (no
+// gradient); `zero`: a row of zeros (xhat = 0).
+void exact_rms_row(const float* dy, const float* x, const float* g, float* dx, int64_t len, double r, bool zero,
+                   float* dg) {
+  const double scale = zero ? 0.0 : r;
+  double q = 0.0;
+  for (int64_t i = 0; i < len; ++i) q += static_cast<double>(g[i]) * dy[i] * (x[i] * scale);
+  const double k = q / static_cast<double>(len);
+  for (int64_t i = 0; i < len; ++i) {
+    const double xh = x[i] * scale;
+    dx[i] = static_cast<float>(r * (static_cast<double>(g[i]) * dy[i] - xh * k));
+    dg[i] += static_cast<float>(dy[i] * xh);
+  }
+}
+
+// needs_exact() on the row's mean square (its scale, not its spread).
+bool row_needs_exact(double ms) { return needs_exact(ms, 1.0); }
+
 }  // namespace
 
 void rms_norm_forward(const Context& ctx, const RmsNormForward& a) {
@@ -66,9 +93,17 @@ void rms_norm_forward(const Context& ctx, const RmsNormForward& a) {
     const int64_t r1 = (t + 1) * rb < a.rows ? (t + 1) * rb : a.rows;
     for (int64_t r = t * rb; r < r1; ++r) {
       const float* x = a.x + r * a.len;
-      const double ms = mean_square(plane_moments(ctx.k, x, a.len));
+      double ms = mean_square(plane_moments(ctx.k, x, a.len));
+      const bool exact = row_needs_exact(ms);
+      if (exact) ms = exact_mean_square(x, a.len);
       const double rstd = 1.0 / std::sqrt(ms + a.eps);
       if (a.rstd) a.rstd[r] = static_cast<float>(rstd);
+      if (exact) {
+        const double scale = ms == 0.0 ? 0.0 : rstd;
+        float* y = a.y + r * a.len;
+        for (int64_t i = 0; i < a.len; ++i) y[i] = static_cast<float>(x[i] * scale * g.data()[i]);
+        continue;
+      }
       ctx.k.affine_elementwise(x, a.y + r * a.len, a.len, 0.0f, xhat_scale(ms, rstd), 0.0f, g.data(), zero.data(),
                                stream);
     }
@@ -88,9 +123,16 @@ void rms_norm_backward(const Context& ctx, const RmsNormBackward& a) {
     const int64_t r1 = (t + 1) * rb < a.rows ? (t + 1) * rb : a.rows;
     for (int64_t r = t * rb; r < r1; ++r) {
       const int64_t off = r * len;
-      const double ms = mean_square(plane_moments(ctx.k, a.x + off, len));
+      double ms = mean_square(plane_moments(ctx.k, a.x + off, len));
+      const bool exact = row_needs_exact(ms) || (a.rstd && rstd_needs_exact(a.rstd[r]));
+      if (exact) ms = exact_mean_square(a.x + off, len);
       const double rstd = a.rstd ? static_cast<double>(a.rstd[r]) : 1.0 / std::sqrt(ms + a.eps);
       const bool undefined = std::isinf(rstd);  // a row of zeros with eps = 0
+      if (exact) {
+        exact_rms_row(a.dy + off, a.x + off, g.data(), a.dx + off, len, undefined ? 0.0 : rstd, ms == 0.0,
+                      sums.acc(0, t));
+        continue;
+      }
       const float scale = undefined ? 0.0f : static_cast<float>(rstd);
       const kernels::RowSums s = ctx.k.row_backward_reduce(a.dy + off, a.x + off, g.data(), len, 0.0f, scale, 0.0f,
                                                            sums.acc(0, t), sums.acc(1, t));
