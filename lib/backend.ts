@@ -19,6 +19,9 @@ import type { AsyncKernels, Kernels, NativeAddon } from './kernels';
 import { jsKernels } from './js/index';
 import { loadNative, platformName, type LoadAttempt, type LoadedBinary } from './native_loader';
 
+/** The environment variables read (a plain record, so the types need no @types/node). */
+type Environment = Record<string, string | undefined>;
+
 export type IsaName = 'avx512' | 'avx2' | 'neon' | 'scalar';
 
 export interface BackendInfo {
@@ -118,14 +121,14 @@ export function checkThreads(n: unknown, name: string): number {
   return n;
 }
 
-function initialThreads(env: NodeJS.ProcessEnv): number {
+function initialThreads(env: Environment): number {
   const v = env.INSTNORM_THREADS;
   if (v === undefined || v === '') return Math.min(os.availableParallelism(), MAX_THREADS);
   if (!/^\d+$/.test(v)) throw new Error(`instnorm: INSTNORM_THREADS=${v} is not a whole number`);
   return checkThreads(Number(v), 'INSTNORM_THREADS');
 }
 
-export function selectBackend(env: NodeJS.ProcessEnv = process.env): Backend {
+export function selectBackend(env: Environment = process.env): Backend {
   const forced = env.INSTNORM_BACKEND;
   if (forced !== undefined && forced !== '' && forced !== 'js' && forced !== 'native') {
     throw new Error(`instnorm: INSTNORM_BACKEND=${forced} is not valid (expected js or native)`);
