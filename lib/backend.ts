@@ -17,7 +17,9 @@ import * as os from 'node:os';
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
 import type { AsyncKernels, Kernels, NativeAddon } from './kernels';
 import { jsKernels } from './js/index';
-import { loadNative, platformName, type LoadAttempt, type LoadedBinary } from './native_loader';
+import {
+  BUILD_COMMAND, FALLBACK_WARNED, loadNative, platformName, type LoadAttempt, type LoadedBinary,
+} from './native_loader';
 
 /** The environment variables read (a plain record, so the types need no @types/node). */
 type Environment = Record<string, string | undefined>;
@@ -49,9 +51,6 @@ export interface Backend {
   attempts?: LoadAttempt[];
 }
 
-/** The fix a user is told about when no binary loads. */
-export const BUILD_COMMAND = 'npx instnorm build';
-
 /**
  * How much slower the JS backend measured than native, as written into
  * dist/ by scripts/write-fallback-figure.js from bench/results/latest.json.
@@ -78,13 +77,11 @@ function round(x: number): string {
 /** The load-time warning: platform, real cause, cost, and the fix. */
 export function fallbackWarning(attempts: readonly LoadAttempt[]): string {
   const fig = fallbackFigure();
-  const cost = fig
-    ? `${round(fig.min)}-${round(fig.max)}x slower than native (${fig.what}; ${fig.source})`
-    : 'much slower than native';
+  const cost = fig ? `${round(fig.min)}-${round(fig.max)}x slower (${fig.what}; ${fig.source})` : 'much slower';
   return [
-    `instnorm is running on its pure-JS backend, ${cost}: no native binary loaded on ` +
-      `${platformName()}, Node ${process.versions.node}.`,
+    `instnorm: no native binary loaded on ${platformName()}, Node ${process.versions.node}:`,
     ...attempts.map((a) => `  ${a.where}: ${a.why}`),
+    `Running on the pure-JS backend instead, ${cost}.`,
     `Fix: run \`${BUILD_COMMAND}\` (builds the addon from source; needs a C++17 compiler and cmake, or python3 and make).`,
     'INSTNORM_BACKEND=js selects the JS backend without this warning; INSTNORM_REQUIRE_NATIVE=1 makes it an error.',
   ].join('\n');
@@ -139,10 +136,10 @@ export function selectBackend(env: Environment = process.env): Backend {
   const loaded = loadNative();
   if (!loaded.ok) {
     const { attempts } = loaded;
-    const reason = `native addon not loaded on ${platformName()}: ${attempts.map((a) => `${a.where}: ${a.why}`).join('; ')}`;
+    const reason = `no native binary loaded on ${platformName()}: ${attempts.map((a) => `${a.where}: ${a.why}`).join('; ')}`;
     if (forced === 'native' || env.INSTNORM_REQUIRE_NATIVE === '1') {
       const why = forced === 'native' ? 'INSTNORM_BACKEND=native' : 'INSTNORM_REQUIRE_NATIVE=1';
-      throw new Error(`instnorm: ${why}, but the ${reason}. Fix: run \`${BUILD_COMMAND}\`.`);
+      throw new Error(`instnorm: ${why}, but ${reason}. Fix: run \`${BUILD_COMMAND}\`.`);
     }
     return { kernels: jsKernels, native: null, info: { name: 'js', isa: null, threads: 1, reason }, attempts };
   }
@@ -159,8 +156,7 @@ export const active: Backend = selectBackend();
 // Once per process, and never when INSTNORM_BACKEND=js chose the JS backend.
 // A worker thread loads its own copy of this module; the flag is inherited by
 // workers started after it is set (worker_threads environment data).
-const WARNED = 'instnorm:js-fallback-warned';
-if (active.attempts && getEnvironmentData(WARNED) !== true) {
-  setEnvironmentData(WARNED, true);
+if (active.attempts && getEnvironmentData(FALLBACK_WARNED) !== true) {
+  setEnvironmentData(FALLBACK_WARNED, true);
   process.emitWarning(fallbackWarning(active.attempts), { code: 'INSTNORM_JS_FALLBACK' });
 }

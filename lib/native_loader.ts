@@ -37,6 +37,15 @@ export interface LoadAttempt {
 
 export type LoadOutcome = { ok: true; binary: LoadedBinary } | { ok: false; attempts: LoadAttempt[] };
 
+/** The fix a user is told about when no binary loads. */
+export const BUILD_COMMAND = 'npx instnorm build';
+
+/**
+ * worker_threads environment data set once the fallback warning was given
+ * (workers started later inherit it, so the warning is given once per process).
+ */
+export const FALLBACK_WARNED = 'instnorm:js-fallback-warned';
+
 /** The package root (dist/ is one level down). */
 export const packageRoot = path.resolve(__dirname, '..');
 
@@ -88,8 +97,10 @@ export function findPrebuilt(root: string): { file: string } | { why: string } {
   const dir = path.join(root, 'prebuilds');
   const folders = readdir(dir).map((n) => ngb.parseTuple(n)).filter((t): t is Tuple => t !== undefined);
   const tuple = folders.filter(ngb.matchTuple(process.platform, process.arch)).sort(ngb.compareTuples)[0];
-  const shipped = folders.map((t) => t.name).join(', ') || 'none';
-  if (!tuple) return { why: `the package has no prebuilt binary for ${platformName()} (it has: ${shipped})` };
+  if (folders.length === 0) return { why: 'this copy of the package has no prebuilt binaries' };
+  if (!tuple) {
+    return { why: `the package has no prebuilt binary for ${platformName()} (it has ${folders.map((t) => t.name).join(', ')})` };
+  }
   const files = readdir(path.join(dir, tuple.name)).map((f) => ngb.parseTags(f));
   const runtime = 'node';
   const matching = files.filter(ngb.matchTags(runtime, process.versions.modules)) as Tags[];

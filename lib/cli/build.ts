@@ -9,8 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BUILD_COMMAND } from '../backend';
-import { packageRoot } from '../native_loader';
+import { BUILD_COMMAND, packageRoot } from '../native_loader';
 import { findTool, installHint, missingTools, resolveFrom } from './toolchain';
 
 interface Tool {

@@ -1,12 +1,12 @@
 /**
- * `npx instnorm info`: what this process loads and why. It loads the library
- * as any program would (so a fallback warning is printed, on stderr, as it
- * would be there) and reports the backend and binary chosen.
+ * `npx instnorm info`: what the library loads here and why. It loads the
+ * library as any program would, except that the fallback warning is not
+ * printed: the report says the same, with each cause on its own line.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BUILD_COMMAND, active } from '../backend';
-import { libcFamily, packageRoot, platformName } from '../native_loader';
+import { setEnvironmentData } from 'node:worker_threads';
+import { BUILD_COMMAND, FALLBACK_WARNED, libcFamily, packageRoot, platformName } from '../native_loader';
 
 export interface Info {
   version: string;
@@ -27,6 +27,9 @@ function packageJson(): { version: string; binary?: { napi_versions?: number[] }
 }
 
 export function collectInfo(): Info {
+  setEnvironmentData(FALLBACK_WARNED, true);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { active } = require('../backend') as typeof import('../backend');
   const pkg = packageJson();
   const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
   return {
@@ -62,9 +65,10 @@ export function runInfo(opts: { json: boolean }): number {
   if (info.binary) {
     rows.push(['binary', `${info.binary.source}: ${path.relative(process.cwd(), info.binary.file) || info.binary.file}`]);
     rows.push(['ISAs here', info.isas.join(', ')]);
-  } else {
+  } else if (info.attempts.length === 0) {
     rows.push(['why', b.reason ?? 'unknown']);
-    for (const a of info.attempts) rows.push(['', `${a.where}: ${a.why}`]);
+  } else {
+    info.attempts.forEach((a, i) => rows.push([i === 0 ? 'why' : '', `${a.where}: ${a.why}`]));
     if (info.fix) rows.push(['fix', info.fix]);
   }
   const p = info.platform;

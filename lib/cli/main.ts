@@ -5,9 +5,7 @@
  * command loads the library only when it needs it, so `build` works when the
  * library cannot load at all.
  */
-import { runBench } from './bench';
-import { runBuild } from './build';
-import { runInfo } from './info';
+/* eslint-disable @typescript-eslint/no-require-imports */
 
 const USAGE = `Usage: npx instnorm <command> [--json]
 
@@ -41,9 +39,10 @@ function main(argv: string[]): number | Promise<number> {
     return 2;
   }
   const json = flags.has('--json');
-  if (command === 'info') return runInfo({ json });
-  if (command === 'build') return runBuild({ json });
-  return runBench({ json, quick: flags.has('--quick') });
+  // Loaded on demand: only info and bench load the library itself.
+  if (command === 'info') return (require('./info') as typeof import('./info')).runInfo({ json });
+  if (command === 'build') return (require('./build') as typeof import('./build')).runBuild({ json });
+  return (require('./bench') as typeof import('./bench')).runBench({ json, quick: flags.has('--quick') });
 }
 
 Promise.resolve()

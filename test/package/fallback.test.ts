@@ -1,5 +1,5 @@
-// A platform without a usable prebuild, simulated by hiding prebuilds/ in an
-// installed copy: the library still works, on the JS backend, and says so
+// A platform without a prebuild, simulated by hiding this platform's folder
+// of prebuilds/ in an installed copy: the library still works, on the JS backend, and says so
 // once with the platform, the real cause, how much slower, and the fix.
 // Then the fix: `npx instnorm build` without build tools fails saying what
 // to install; with them it builds (npm's node-gyp: the scratch project has
@@ -19,7 +19,8 @@ beforeAll(() => {
   PATH = toolFreeBin(work.dir);
   const r = installInto(dir, inject('tarball'), [], userEnv(PATH));
   expect(r.status).toBe(0);
-  fs.renameSync(path.join(pkgDir, 'prebuilds'), path.join(pkgDir, 'prebuilds.hidden'));
+  const own = path.join(pkgDir, 'prebuilds', `linux-${process.arch}`);
+  fs.renameSync(own, `${own}.hidden`);
   fs.writeFileSync(path.join(dir, 'probe.cjs'), probeSource('cjs'));
 });
 afterAll(() => work.cleanup());
@@ -33,11 +34,14 @@ describe('with no prebuilt binary for this platform', () => {
     expect(out.maxError).toBeLessThan(1e-5);
     expect(r.stderr.match(/INSTNORM_JS_FALLBACK/g)).toHaveLength(1);
     const platform = `linux-${process.arch} (glibc)`;
-    expect(r.stderr).toContain(`no native binary loaded on ${platform}, Node ${process.versions.node}`);
-    expect(r.stderr).toContain(`the package has no prebuilt binary for ${platform} (it has: none)`);
-    expect(r.stderr).toContain('build-cmake/, build/: no local build from source');
+    const other = process.arch === 'x64' ? 'linux-arm64' : 'linux-x64';
+    expect(r.stderr).toContain(`instnorm: no native binary loaded on ${platform}, Node ${process.versions.node}:`);
+    expect(r.stderr).toContain(`  prebuilds/: the package has no prebuilt binary for ${platform} (it has ${other})`);
+    expect(r.stderr).toContain('  build-cmake/, build/: no local build from source');
     const range = (x: number) => (x < 10 ? x.toFixed(1) : x.toFixed(0));
-    expect(r.stderr).toContain(`${range(figure.min)}-${range(figure.max)}x slower than native (${figure.what}; ${figure.source})`);
+    expect(r.stderr).toContain(
+      `Running on the pure-JS backend instead, ${range(figure.min)}-${range(figure.max)}x slower (${figure.what}; ${figure.source}).`,
+    );
     expect(r.stderr).toContain('Fix: run `npx instnorm build`');
     record('fallback warning', r.stderr.trim());
   });
@@ -52,7 +56,7 @@ describe('with no prebuilt binary for this platform', () => {
   it('INSTNORM_REQUIRE_NATIVE=1 makes it a load error that says the cause and the fix', () => {
     const r = run('node', ['probe.cjs'], dir, userEnv(PATH, { INSTNORM_REQUIRE_NATIVE: '1' }));
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/INSTNORM_REQUIRE_NATIVE=1, but the native addon not loaded on linux-/);
+    expect(r.stderr).toMatch(/INSTNORM_REQUIRE_NATIVE=1, but no native binary loaded on linux-/);
     expect(r.stderr).toContain('Fix: run `npx instnorm build`');
   });
 
