@@ -15,8 +15,9 @@
 // Default targets: on a Linux x64 or arm64 host, linux-x64 and linux-arm64,
 // the other architecture cross-compiled with Debian's g++-<triple>; on any
 // other host (macOS, Windows, musl), the host's own platform-arch. Only the
-// targets built are replaced: binaries another machine made for other
-// platforms (see .github/workflows/prebuild.yml) stay and are packed too.
+// files built are replaced: binaries another machine made for other
+// platforms or the other libc (see .github/workflows/prebuild.yml) stay and
+// are packed too.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -89,8 +90,9 @@ function build(target, cmakeJs) {
   const libc = platform === 'linux' ? hostLibc() : null;
   if (libc === 'glibc') checkFloor(target, built);
 
+  // Only this file is replaced: the folder may also hold a binary for the
+  // other libc (linux-x64 glibc and musl), made on another machine.
   const dir = path.join(root, 'prebuilds', `${platform}-${arch}`);
-  fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const dest = path.join(dir, `instnorm.napi${libc ? `.${libc}` : ''}.node`);
   fs.copyFileSync(built, dest);

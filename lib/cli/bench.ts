@@ -29,7 +29,9 @@ function fmt(us: number | undefined): string {
 }
 
 export function runBench(opts: { json: boolean; quick: boolean }): number {
-  const spec: BenchSpec = { shapes: opts.quick ? QUICK : FULL, batches: opts.quick ? 5 : 9, threads: true };
+  const spec: BenchSpec = opts.quick
+    ? { shapes: QUICK, batches: 5, batchMs: 5, warmupMs: 100, threads: true }
+    : { shapes: FULL, batches: 9, batchMs: 20, warmupMs: 300, threads: true };
   const log = (s: string) => (opts.json ? console.error(s) : console.log(s));
   const env = { ...process.env };
   delete env.INSTNORM_BACKEND;

@@ -3,15 +3,19 @@
  * backend is chosen as a user's program would choose it (the JS side runs
  * with INSTNORM_BACKEND=js). Prints one JSON object on stdout.
  *
- * Timing: each measurement calibrates a batch of calls that takes >= 2 ms,
- * then takes the median per-call time over several batches (a self-contained
- * loop: the CLI must not depend on the project's benchmark tools).
+ * Timing: each measurement first runs the call for `warmupMs` (so the JIT
+ * has compiled the JS backend and the caches are warm), calibrates a batch of
+ * calls that takes at least `batchMs`, then takes the median per-call time
+ * over `batches` batches (a self-contained loop: the CLI must not depend on
+ * the project's benchmark tools).
  */
 import * as os from 'node:os';
 
 export interface BenchSpec {
   shapes: number[][];
   batches: number;
+  batchMs: number;
+  warmupMs: number;
   threads: boolean;
 }
 
@@ -32,17 +36,17 @@ function now(): number {
   return Number(process.hrtime.bigint()) / 1e3; // microseconds
 }
 
-export function timeCall(fn: () => void, batches: number): number {
-  fn();
+export function timeCall(fn: () => void, spec: BenchSpec): number {
+  for (const end = now() + spec.warmupMs * 1e3; now() < end;) fn();
   let k = 1;
   for (;;) {
     const t0 = now();
     for (let i = 0; i < k; i++) fn();
-    if (now() - t0 >= 2000 || k >= 1 << 20) break;
+    if (now() - t0 >= spec.batchMs * 1e3 || k >= 1 << 24) break;
     k *= 2;
   }
   const perCall: number[] = [];
-  for (let b = 0; b < batches; b++) {
+  for (let b = 0; b < spec.batches; b++) {
     const t0 = now();
     for (let i = 0; i < k; i++) fn();
     perCall.push((now() - t0) / k);
@@ -67,11 +71,11 @@ function run(spec: BenchSpec): { backend: unknown; rows: BenchRow[] } {
     const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
     const forward = () => lib.instanceNorm(x, shape, { gamma, beta, out: y, mean, rstd });
     const backward = () => lib.instanceNormBackward(dy, x, shape, { gamma, mean, rstd, dx, dgamma, dbeta });
-    rows.push({ shape, pass: 'forward', impl: 'memcpy', threads: 1, usPerCall: timeCall(() => y.set(x), spec.batches) });
+    rows.push({ shape, pass: 'forward', impl: 'memcpy', threads: 1, usPerCall: timeCall(() => y.set(x), spec) });
     for (const t of threadCounts) {
       lib.setThreads(t);
-      rows.push({ shape, pass: 'forward', impl: info.name, threads: t, usPerCall: timeCall(forward, spec.batches) });
-      rows.push({ shape, pass: 'backward', impl: info.name, threads: t, usPerCall: timeCall(backward, spec.batches) });
+      rows.push({ shape, pass: 'forward', impl: info.name, threads: t, usPerCall: timeCall(forward, spec) });
+      rows.push({ shape, pass: 'backward', impl: info.name, threads: t, usPerCall: timeCall(backward, spec) });
     }
   }
   return { backend: lib.backend(), rows };

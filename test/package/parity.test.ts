@@ -11,14 +11,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { installInto, record, repoRoot, toolFreeBin, userEnv, workDir } from './scratch';
 
 const runner = path.join(repoRoot, 'test', 'package', 'parity', 'run.cjs');
-const TOLERANCE = 1e-5; // relative to 1 + max |reference|, as the kernel suites
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { differences } = require('./parity/compare.cjs') as { differences(native: Result, js: Result): string[] };
 
-interface Encoded { type: string; base64: string }
 interface Result {
   backend: { name: string; isa: string | null };
   arch: string;
   node: string;
-  cases: Record<string, { outputs: Record<string, Encoded | number | string | boolean>; async: Record<string, string> }>;
+  cases: Record<string, unknown>;
   uncovered: string[];
 }
 
@@ -30,48 +30,11 @@ beforeAll(() => {
 });
 afterAll(() => work.cleanup());
 
-function decode(e: Encoded): Float32Array | Float64Array | Int32Array {
-  const b = Buffer.from(e.base64, 'base64');
-  const T = ({ Float32Array, Float64Array, Int32Array } as Record<string, any>)[e.type];
-  return new T(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
-
 function runSide(prefix: string[], backend: 'native' | 'js'): Result {
   const [cmd, ...args] = [...prefix, runner, pkgDir];
   const r = spawnSync(cmd, args, { env: { ...userEnv(process.env.PATH ?? ''), INSTNORM_BACKEND: backend }, encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`parity run (${backend}) failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as Result;
-}
-
-/** Every mismatch between the two backends, as readable lines. */
-function differences(native: Result, js: Result): string[] {
-  const out: string[] = [];
-  for (const [name, c] of Object.entries(js.cases)) {
-    const n = native.cases[name];
-    if (!n) { out.push(`${name}: missing on native`); continue; }
-    for (const [key, ref] of Object.entries(c.outputs)) {
-      const got = n.outputs[key];
-      if (typeof ref !== 'object' || typeof got !== 'object') {
-        if (got !== ref) out.push(`${name} ${key}: ${String(got)} vs ${String(ref)}`);
-        continue;
-      }
-      const a = decode(got), b = decode(ref);
-      let maxRef = 0, maxDiff = 0;
-      for (let i = 0; i < b.length; i++) {
-        maxRef = Math.max(maxRef, Math.abs(b[i]));
-        maxDiff = Math.max(maxDiff, Number.isNaN(a[i]) !== Number.isNaN(b[i]) ? Infinity : Math.abs(a[i] - b[i]) || 0);
-      }
-      if (a.length !== b.length || !(maxDiff <= TOLERANCE * (1 + maxRef))) {
-        out.push(`${name} ${key}: max |native - js| = ${maxDiff} (bar ${TOLERANCE * (1 + maxRef)})`);
-      }
-    }
-    for (const [fn, verdict] of Object.entries(n.async)) {
-      // An async variant matches its sync call bit for bit, or both backends reject it alike.
-      if (verdict !== 'identical' && verdict !== c.async[fn]) out.push(`${name} ${fn}: native ${verdict}, js ${c.async[fn]}`);
-      if (verdict === 'differs from the sync call') out.push(`${name} ${fn}: ${verdict}`);
-    }
-  }
-  return out;
 }
 
 function check(prefix: string[], arch: string, isa: RegExp): void {
@@ -99,5 +62,20 @@ describe('native against JS, every public op, through the installed package', ()
     const sysroot = r.stdout.trim();
     expect(fs.existsSync(path.join(sysroot, 'usr/bin/node'))).toBe(true);
     check(['qemu-aarch64', '-L', sysroot, path.join(sysroot, 'usr/bin/node')], 'arm64', /^neon$/);
+  });
+});
+
+describe('the comparison itself', () => {
+  const enc = (a: Float32Array) => ({ type: 'Float32Array', base64: Buffer.from(a.buffer).toString('base64') });
+  const result = (y: Float32Array, verdict: string): Result =>
+    ({ backend: { name: 'x', isa: null }, arch: 'x', node: 'x', uncovered: [], cases: { c: { outputs: { y: enc(y), n: 3 }, async: { fAsync: verdict } } } });
+
+  it('accepts differences within the bar and reports those above it, and async mismatches', () => {
+    const ref = Float32Array.of(1, -2, 3);
+    expect(differences(result(Float32Array.of(1, -2, 3.00001), 'identical'), result(ref, 'identical'))).toEqual([]);
+    expect(differences(result(Float32Array.of(1, -2, 3.001), 'identical'), result(ref, 'identical'))).toHaveLength(1);
+    expect(differences(result(Float32Array.of(1, NaN, 3), 'identical'), result(ref, 'identical'))).toHaveLength(1);
+    expect(differences(result(ref, 'differs from the sync call'), result(ref, 'identical'))).toHaveLength(1);
+    expect(differences(result(ref, 'rejected: layout'), result(ref, 'rejected: layout'))).toEqual([]);
   });
 });
