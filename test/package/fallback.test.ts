@@ -19,8 +19,7 @@ beforeAll(() => {
   PATH = toolFreeBin(work.dir);
   const r = installInto(dir, inject('tarball'), [], userEnv(PATH));
   expect(r.status).toBe(0);
-  const own = path.join(pkgDir, 'prebuilds', `linux-${process.arch}`);
-  fs.renameSync(own, `${own}.hidden`);
+  fs.renameSync(path.join(pkgDir, 'prebuilds', `linux-${process.arch}`), path.join(work.dir, 'hidden-prebuild'));
   fs.writeFileSync(path.join(dir, 'probe.cjs'), probeSource('cjs'));
 });
 afterAll(() => work.cleanup());
