@@ -84,8 +84,9 @@ function runTool(tool: Tool, json: boolean): Promise<{ code: number; output: str
 export function errorLines(log: string): string[] {
   const lines = log.split(/\r?\n/).map((l) => l.trimEnd()).filter(Boolean);
   const tiers = [
-    /:\s*(fatal )?error:|\berror C\d{4}\b|undefined reference to|cannot find -l/,
-    /gyp ERR! (stack Error|find Python)|CMake Error|not found/,
+    /:\s*(fatal )?error:|\berror C\d{4}\b|undefined reference to|cannot find -l/, // compiler, linker
+    /gyp ERR! stack Error|CMake Error/, // the build tool's own summary
+    /not found|gyp ERR! find/,
   ];
   for (const tier of tiers) {
     const hits = lines.filter((l) => tier.test(l));

@@ -71,8 +71,9 @@ describe('a failed build reduced to its error lines', () => {
 
   it('falls back to the build tool\'s own error, then to the end of the log', () => {
     expect(errorLines('gyp info it worked\ngyp ERR! find Python\ngyp ERR! stack Error: Could not find any Python')).toEqual([
-      'gyp ERR! find Python', 'gyp ERR! stack Error: Could not find any Python',
+      'gyp ERR! stack Error: Could not find any Python',
     ]);
+    expect(errorLines('gyp ERR! find Python\ngyp ERR! find Python - "" could not be run')).toHaveLength(2);
     expect(errorLines('a\nb\nc')).toEqual(['a', 'b', 'c']);
   });
 });
