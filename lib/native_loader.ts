@@ -79,9 +79,10 @@ function readdir(dir: string): string[] {
 
 /** glibc or musl on Linux (as Node itself reports it), else null. */
 export function libcFamily(): 'glibc' | 'musl' | null {
-  if (process.platform !== 'linux') return null;
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-  return header?.glibcVersionRuntime ? 'glibc' : 'musl';
+  if (process.platform !== 'linux' || typeof process.report?.getReport !== 'function') return null;
+  const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
+  if (!header) return null;
+  return header.glibcVersionRuntime ? 'glibc' : 'musl';
 }
 
 /** This platform as the prebuilds name it, e.g. `linux-x64 (glibc)`. */
@@ -92,8 +93,13 @@ export function platformName(): string {
 
 /** The prebuilt binary for this platform, or why there is none. */
 export function findPrebuilt(root: string): { file: string } | { why: string } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const ngb = require('node-gyp-build') as NodeGypBuild;
+  let ngb: NodeGypBuild;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    ngb = require('node-gyp-build') as NodeGypBuild;
+  } catch (e) {
+    return { why: `cannot match prebuilt binaries: node-gyp-build (a dependency of instnorm) did not load: ${firstLine(e)}` };
+  }
   const dir = path.join(root, 'prebuilds');
   const folders = readdir(dir).map((n) => ngb.parseTuple(n)).filter((t): t is Tuple => t !== undefined);
   const tuple = folders.filter(ngb.matchTuple(process.platform, process.arch)).sort(ngb.compareTuples)[0];
