@@ -1,10 +1,8 @@
 #include "thread_pool.h"
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-#include <vector>
+
+#include "sync.h"
 
 namespace instnorm {
 namespace runtime {
@@ -16,11 +14,11 @@ thread_local bool in_region = false;
 
 class Pool {
  public:
-  // Called with region_ held.
+  // Called by the owner of the region (try_enter() returned true).
   void run(int threads, int64_t tasks, TaskFn fn, void* ctx) {
     const int helpers = grow(threads - 1);
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      LockGuard lock(mu_);
       fn_ = fn;
       ctx_ = ctx;
       tasks_ = tasks;
@@ -31,11 +29,14 @@ class Pool {
     }
     wake_.notify_all();
     work(fn, ctx, tasks);
-    std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [this] { return helpers_active_ == 0; });
+    LockGuard lock(mu_);
+    while (helpers_active_ != 0) done_.wait(mu_);
   }
 
-  std::mutex region_;  // one parallel region at a time
+  // One parallel region at a time: a caller that finds the pool busy runs
+  // its region alone instead of waiting.
+  bool try_enter() { return !busy_.exchange(true, std::memory_order_acquire); }
+  void leave() { busy_.store(false, std::memory_order_release); }
 
  private:
   // Returns how many helpers exist (fewer than asked if the OS refuses
@@ -43,22 +44,18 @@ class Pool {
   int grow(int helpers) {
     uint64_t gen;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      LockGuard lock(mu_);
       gen = generation_;
     }
-    while (static_cast<int>(workers_.size()) < helpers) {
-      const int index = static_cast<int>(workers_.size());
-      try {
-        // A new worker starts as having seen the current generation, so it
-        // can only join a region published after this point.
-        workers_.emplace_back([this, index, gen] { loop(index, gen); });
-      } catch (...) {
-        break;
-      }
-      workers_.back().detach();  // the pool lives as long as the process
+    while (workers_ < helpers) {
+      const int index = workers_;
+      // A new worker starts as having seen the current generation, so it
+      // can only join a region published after this point. Workers are
+      // detached: the pool lives as long as the process.
+      if (!start_detached_thread([this, index, gen] { loop(index, gen); })) break;
+      ++workers_;
     }
-    const int have = static_cast<int>(workers_.size());
-    return helpers < have ? helpers : have;
+    return helpers < workers_ ? helpers : workers_;
   }
 
   void work(TaskFn fn, void* ctx, int64_t tasks) {
@@ -76,22 +73,23 @@ class Pool {
       void* ctx;
       int64_t tasks;
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        wake_.wait(lock, [&] { return generation_ != seen && index < helpers_wanted_; });
+        LockGuard lock(mu_);
+        while (!(generation_ != seen && index < helpers_wanted_)) wake_.wait(mu_);
         seen = generation_;
         fn = fn_;
         ctx = ctx_;
         tasks = tasks_;
       }
       work(fn, ctx, tasks);
-      std::lock_guard<std::mutex> lock(mu_);
+      LockGuard lock(mu_);
       if (--helpers_active_ == 0) done_.notify_one();
     }
   }
 
-  std::vector<std::thread> workers_;
-  std::mutex mu_;
-  std::condition_variable wake_, done_;
+  std::atomic<bool> busy_{false};
+  int workers_ = 0;  // only grown by the region's owner
+  Mutex mu_;
+  CondVar wake_, done_;
   uint64_t generation_ = 0;
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
@@ -125,18 +123,22 @@ struct Batched {
   }
 };
 
-struct RegionFlag {
-  RegionFlag() { in_region = true; }
-  ~RegionFlag() { in_region = false; }
+// Owns the pool's region for a scope and marks this thread as inside it.
+struct Region {
+  explicit Region(Pool& p) : pool(p) { in_region = true; }
+  ~Region() {
+    in_region = false;
+    pool.leave();
+  }
+  Pool& pool;
 };
 
 void parallel_for(int threads, int64_t tasks, TaskFn fn, void* ctx) {
   if (threads > tasks) threads = static_cast<int>(tasks);
   if (threads <= 1 || in_region) return run_serial(tasks, fn, ctx);
   Pool& p = pool();
-  std::unique_lock<std::mutex> region(p.region_, std::try_to_lock);
-  if (!region.owns_lock()) return run_serial(tasks, fn, ctx);
-  RegionFlag flag;
+  if (!p.try_enter()) return run_serial(tasks, fn, ctx);
+  Region region(p);
   const int64_t per_thread_batches = 16;  // enough for load balance
   Batched b{fn, ctx, tasks, tasks / (threads * per_thread_batches)};
   if (b.batch <= 1) return p.run(threads, tasks, fn, ctx);

@@ -47,9 +47,19 @@ describe('backend selection', () => {
     expect(r.stderr).not.toMatch(/INSTNORM_JS_FALLBACK/);
   });
 
-  it('INSTNORM_BACKEND=js forces the fallback, with a reason and the same results', () => {
+  it('in a checkout, the addon is the local build (prebuilds/ exists only while `npm pack` runs)', () => {
+    const info = JSON.parse(execFileSync(process.execPath, [path.join(root, 'dist', 'cli', 'main.js'), 'info', '--json'], {
+      encoding: 'utf8', env: { ...process.env, INSTNORM_BACKEND: undefined, INSTNORM_ISA: undefined },
+    }));
+    expect(fs.existsSync(path.join(root, 'prebuilds')), 'prebuilds/ in the checkout would be loaded before the build under test: remove it (node scripts/prebuild.js --clean)').toBe(false);
+    expect(info.binary.source).toMatch(/^(cmake-js|node-gyp) build$/);
+    expect(info.backend.name).toBe('native');
+  });
+
+  it('INSTNORM_BACKEND=js forces the fallback, silently, with a reason and the same results', () => {
     const native = run(root).result!;
     const r = run(root, { INSTNORM_BACKEND: 'js' });
+    expect(r.stderr).toBe('');
     expect(r.result!.backend).toEqual({ name: 'js', isa: null, threads: 1, reason: 'INSTNORM_BACKEND=js' });
     expect(close(r.result!.y, native.y, 1e-5)).toBe(true);
     expect(close(r.result!.dx, native.dx, 1e-5)).toBe(true);
@@ -105,8 +115,10 @@ describe('without the addon (a failed or skipped build)', () => {
     const r = run(pkg);
     expect(r.status).toBe(0);
     expect(r.result!.backend.name).toBe('js');
-    expect(r.result!.backend.reason).toMatch(/native addon unavailable/);
+    expect(r.result!.backend.reason).toMatch(/^no native binary loaded on \S+ .*: prebuilds\/: .*; build-cmake\/, build\/: no local build from source$/);
     expect(r.stderr.match(/INSTNORM_JS_FALLBACK/g)?.length).toBe(1);
+    expect(r.stderr).toMatch(/x slower \(instance norm .*bench\/results\/latest\.json of \d{4}-\d\d-\d\d\)/);
+    expect(r.stderr).toContain('Fix: run `npx instnorm build`');
     expect(close(r.result!.y, native.y, 1e-5)).toBe(true);
     expect(close(r.result!.dx, native.dx, 1e-5)).toBe(true);
   });
@@ -114,13 +126,24 @@ describe('without the addon (a failed or skipped build)', () => {
   it('INSTNORM_REQUIRE_NATIVE=1 turns the fallback into a load error', () => {
     const r = run(pkg, { INSTNORM_REQUIRE_NATIVE: '1' });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/INSTNORM_REQUIRE_NATIVE=1 but the native addon unavailable/);
+    expect(r.stderr).toMatch(/INSTNORM_REQUIRE_NATIVE=1, but no native binary loaded on .*Fix: run `npx instnorm build`/);
   });
 
   it('INSTNORM_BACKEND=native is a load error', () => {
     const r = run(pkg, { INSTNORM_BACKEND: 'native' });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/INSTNORM_BACKEND=native but the native addon unavailable/);
+    expect(r.stderr).toMatch(/INSTNORM_BACKEND=native, but no native binary loaded on /);
+  });
+
+  it('warns once per process, also when worker threads load the library too', () => {
+    const r = spawnSync(process.execPath, ['-e', `
+      const { Worker } = require('node:worker_threads');
+      require(${JSON.stringify(pkg)});
+      const src = 'require(require("node:worker_threads").workerData).instanceNorm(new Float32Array(4), [1, 1, 4])';
+      for (let i = 0; i < 2; i++) new Worker(src, { eval: true, workerData: ${JSON.stringify(pkg)} });
+    `], { encoding: 'utf8', env: { ...process.env, INSTNORM_BACKEND: undefined } });
+    expect(r.status).toBe(0);
+    expect(r.stderr.match(/INSTNORM_JS_FALLBACK/g)?.length).toBe(1);
   });
 });
 
