@@ -111,6 +111,22 @@ module.exports = [
     },
   },
   {
+    name: 'RMS norm, rank 1 and rank 2, saved and recomputed rstd',
+    run(lib, d) {
+      const shape = [4, 7, 300];
+      const x = d.f32(4 * 7 * 300, 1), dy = d.f32(4 * 7 * 300);
+      const g1 = d.f32(300, 1), g2 = d.f32(2100, 1);
+      const rstd = new Float32Array(28);
+      const y1 = lib.rmsNorm(x, shape, 1, { gamma: g1, rstd });
+      return {
+        y1, rstd,
+        d1: lib.rmsNormBackward(dy, x, shape, 1, { gamma: g1, rstd }),
+        y2: lib.rmsNorm(x, shape, 2, { gamma: g2 }),
+        d2: lib.rmsNormBackward(dy, x, shape, 2, { gamma: g2 }),
+      };
+    },
+  },
+  {
     name: 'moments of every kind, merged',
     run(lib, d) {
       const shape = [2, 6, 333];
