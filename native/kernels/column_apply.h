@@ -28,7 +28,7 @@ inline void extend_coef(const float* coef, int64_t C, float* e) {
 // As elementwise(), with o = i % C passed along: f(i, o) is the vector for
 // [i, i + W), f_tail(i, r, o) for the last r < W elements.
 template <class F, class FTail>
-inline void col_periodic(float* out, int64_t n, int64_t C, bool stream, F f, FTail f_tail) {
+INSTNORM_STORE_LOOP inline void col_periodic(float* out, int64_t n, int64_t C, bool stream, F f, FTail f_tail) {
   const int64_t step = W % C;
   auto next = [&](int64_t o) { return o + step >= C ? o + step - C : o + step; };
   int64_t i = 0, o = 0;
@@ -69,7 +69,7 @@ inline void col_periodic(float* out, int64_t n, int64_t C, bool stream, F f, FTa
 // off, f_tail(off, j, r) for its last r < W columns. Non-temporal stores
 // only when every full vector is aligned.
 template <class F, class FTail>
-inline void col_rows(float* out, int64_t rows, int64_t C, bool stream, F f, FTail f_tail) {
+INSTNORM_STORE_LOOP inline void col_rows(float* out, int64_t rows, int64_t C, bool stream, F f, FTail f_tail) {
   const int64_t full = C / W * W;
   const int tail = static_cast<int>(C - full);
   const bool nt = stream && tail == 0 &&

@@ -28,11 +28,24 @@ constexpr int64_t kStatBlock = 1024;
 
 inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+// GCC's inliner works to a budget per translation unit (--param
+// inline-unit-growth). The scalar Vec's lane loops make the store loops'
+// lambdas look large, and the scalar unit runs past that budget: GCC then
+// left some lambdas out of line (a call per vector, up to a third slower),
+// and which ones depended on unrelated code elsewhere in the unit. A Vec
+// that defines INSTNORM_VEC_FLATTEN_STORE_LOOPS has its store loops
+// flattened (everything they call inlined); the SIMD Vecs need not.
+#if defined(INSTNORM_VEC_FLATTEN_STORE_LOOPS) && defined(__GNUC__)
+#define INSTNORM_STORE_LOOP __attribute__((flatten))
+#else
+#define INSTNORM_STORE_LOOP
+#endif
+
 // Runs out[i] = f(i) for i in [0, n) over vectors: f(i) returns the vector
 // for elements [i, i + W), f_tail(i, r) for the last r < W. With `stream`,
 // a head of plain stores reaches the alignment non-temporal stores need.
 template <class F, class FTail>
-inline void elementwise(float* out, int64_t n, bool stream, F f, FTail f_tail) {
+INSTNORM_STORE_LOOP inline void elementwise(float* out, int64_t n, bool stream, F f, FTail f_tail) {
   int64_t i = 0;
   constexpr uintptr_t kAlign = sizeof(float) * W;
   const uintptr_t mis = reinterpret_cast<uintptr_t>(out) % kAlign;

@@ -3,9 +3,9 @@
 // scripts/build-config.js), into <name>_table(): the family files are
 // written once over the vector type V, and this is where they become
 // that ISA's machine code.
-#include "column_apply.h"
-#include "column_stats.h"
 #include "plane_kernels.h"
+#include "column_stats.h"
+#include "column_apply.h"
 #include "row_kernels.h"
 
 namespace instnorm {

@@ -26,6 +26,9 @@
 #include <cstdint>
 #include <cstring>
 
+// The kernels' store loops are flattened for this Vec (kernel_common.h says why).
+#define INSTNORM_VEC_FLATTEN_STORE_LOOPS 1
+
 namespace instnorm {
 namespace vec {
 namespace scalar {
