@@ -23,6 +23,11 @@ namespace {
 
 using V = vec::target::Vec;
 constexpr int W = V::kWidth;
+// The other Vec functions are found by argument-dependent lookup; calls
+// with explicit template arguments (shl<3>(i)) need these in C++17.
+using vec::target::sar;
+using vec::target::shl;
+using vec::target::shr;
 // Floats per statistics block of the plane and row kernels (see plane_kernels.h).
 constexpr int64_t kStatBlock = 1024;
 

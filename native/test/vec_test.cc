@@ -21,8 +21,8 @@ namespace test {
 namespace {
 
 using V = vec::target::Vec;
-using M = vec::target::Mask;
-using I = vec::target::IntVec;
+using M = V::Mask;
+using I = V::Int;
 constexpr int W = V::kWidth;
 const char* const kIsa = INSTNORM_STRINGIFY(INSTNORM_TARGET_ISA);
 

@@ -30,7 +30,11 @@ inline Mask operator~(Mask a) {
 inline bool any(Mask a) { return _mm256_movemask_ps(a.m) != 0; }
 inline bool all(Mask a) { return _mm256_movemask_ps(a.m) == 0xFF; }
 
+struct IntVec;
+
 struct Vec {
+  using Mask = avx2::Mask;   // comparisons, select, masked loads and stores
+  using Int = avx2::IntVec;  // int32 lanes of the same width
   static constexpr int kWidth = 8;
   __m256 v;
 

@@ -40,7 +40,11 @@ inline Mask operator~(Mask a) { return {static_cast<__mmask16>(~a.k)}; }
 inline bool any(Mask a) { return a.k != 0; }
 inline bool all(Mask a) { return a.k == 0xFFFF; }
 
+struct IntVec;
+
 struct Vec {
+  using Mask = avx512::Mask;   // comparisons, select, masked loads and stores
+  using Int = avx512::IntVec;  // int32 lanes of the same width
   static constexpr int kWidth = 16;
   __m512 v;
 

@@ -29,7 +29,11 @@ inline Mask operator~(Mask a) { return {vmvnq_u32(a.m)}; }
 inline bool any(Mask a) { return vmaxvq_u32(a.m) != 0; }
 inline bool all(Mask a) { return vminvq_u32(a.m) != 0; }
 
+struct IntVec;
+
 struct Vec {
+  using Mask = neon::Mask;   // comparisons, select, masked loads and stores
+  using Int = neon::IntVec;  // int32 lanes of the same width
   static constexpr int kWidth = 4;
   float32x4_t v;
 

@@ -12,8 +12,8 @@
 //            sum (in double), reduce_min, reduce_max;
 //            + - * / and unary -, fmadd, min, max, abs, sqrt, round, floor;
 //            lt le gt ge eq ne is_nan -> Mask; select(mask, a, b).
-//   Mask     one bool per lane. first_n, & | ^ ~, any, all.
-//   IntVec   kWidth int32 lanes. zero, set1, load, store; + - & | ^;
+//   Mask     (V::Mask) one bool per lane. first_n, & | ^ ~, any, all.
+//   IntVec   (V::Int) kWidth int32 lanes. zero, set1, load, store; + - & | ^;
 //            shl<k>, shr<k> (logical), sar<k> (arithmetic), 1 <= k <= 31;
 //            eq, gt -> Mask.
 //   convert_to_int (round to nearest even), convert_to_float,
@@ -82,7 +82,11 @@ inline bool all(const Mask& a) {
 inline float lane_min(float a, float b) { return a != a || b != b ? a + b : (a < b ? a : b); }
 inline float lane_max(float a, float b) { return a != a || b != b ? a + b : (a > b ? a : b); }
 
+struct IntVec;
+
 struct Vec {
+  using Mask = scalar::Mask;   // comparisons, select, masked loads and stores
+  using Int = scalar::IntVec;  // int32 lanes of the same width
   static constexpr int kWidth = kLanes;
   float v[kWidth];
 
