@@ -2,11 +2,11 @@
 # Builds and runs bench/native/microkernels_bench.cc: every kernel of the
 # manifest, timed next to memcpy, for each ISA this CPU runs. Args: C M [isa]
 # (default 64 65536, all ISAs). Compiled as the addon is: the ISAs and all
-# flags come from native/kernels/isas.def (through scripts/build-config.js).
+# flags come from native/kernels/isas.def (through native/build-config.js).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build-tests
-config() { node scripts/build-config.js "$@"; }
+config() { node native/build-config.js "$@"; }
 read -r -a COMMON <<< "$(config common gcc)"
 arch=$(uname -m)
 tmp=$(mktemp -d)

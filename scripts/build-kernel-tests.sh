@@ -4,7 +4,7 @@
 #   microkernels_test-avx512emu  the AVX-512 kernels on any x86-64 CPU, through SIMDe (libsimde-dev)
 #   microkernels_test-arm64      scalar and NEON, cross-compiled, run under qemu-aarch64
 # The ISAs, their flags and the flags common to every build come from
-# native/kernels/isas.def (through scripts/build-config.js): the tests are
+# native/kernels/isas.def (through native/build-config.js): the tests are
 # compiled exactly as the addon is, plus -Werror.
 # A variant whose toolchain is missing is skipped with a note, unless
 # --require is given (CI), which makes it an error.
@@ -15,7 +15,7 @@ require=0
 
 out=build-tests
 mkdir -p "$out"
-config() { node scripts/build-config.js "$@"; }
+config() { node native/build-config.js "$@"; }
 read -r -a COMMON <<< "$(config common gcc)"
 FLAGS=("${COMMON[@]}" -Werror)
 K=native/kernels

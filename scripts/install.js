@@ -61,7 +61,7 @@ function main() {
   if (gyp && run('node-gyp', [gyp, 'rebuild', ...(nodedir ? [`--nodedir=${nodedir}`] : [])])) return;
 
   console.warn(
-    'instnorm: could not build the native addon (needs cmake >= 3.15, or python3 + make, and a C++17 compiler).\n' +
+    'instnorm: could not build the native addon (needs cmake >= 3.19, or python3 + make, and a C++17 compiler).\n' +
       'instnorm will run on its pure-JS backend; `backend().reason` says why at run time.\n' +
       'Fix the toolchain and run `npm rebuild instnorm --foreground-scripts`.',
   );

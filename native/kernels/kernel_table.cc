@@ -1,6 +1,6 @@
 // One ISA's kernel table. Compiled once per ISA of isas.def, with
 // INSTNORM_TARGET_ISA=<name> and that ISA's flags (the builds take both from
-// scripts/build-config.js), into <name>_table(): the family files are
+// native/build-config.js), into <name>_table(): the family files are
 // written once over the vector type V, and this is where they become
 // that ISA's machine code.
 #include "plane_kernels.h"

@@ -5,8 +5,10 @@
 // under native/ except the per-ISA kernel table and the tests, so a new
 // source file needs no build-file edit).
 //
-// Used by CMakeLists.txt (`cmake <arch> <compiler>`, JSON), binding.gyp
-// (`gyp-*`, whitespace-separated lists for <!@(...) expansions),
+// It lives in native/ because the package ships native/ and both builds run
+// it at install time. Used by CMakeLists.txt (`cmake <arch> <compiler>`,
+// JSON), binding.gyp (`sources`, `common`, `gyp-slot`: whitespace-separated
+// lists for <!@(...) expansions),
 // scripts/build-kernel-tests.sh and scripts/bench-kernels.sh (`isa-lines`,
 // `common`); require()-able for JS tooling (isasFor, commonFlags, ...).
 // Compilers: `gcc` (GCC and Clang) or `msvc`. Architectures: Node's names
@@ -16,7 +18,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '..');  // this file is native/build-config.js
 const ISA_DEF = path.join(ROOT, 'native', 'kernels', 'isas.def');
 const KERNEL_TABLE_SOURCE = 'native/kernels/kernel_table.cc';
 const COMPILERS = ['gcc', 'msvc'];
