@@ -36,7 +36,8 @@ function words(s) {
 // comments and preprocessor lines are skipped, anything else is an error.
 function parseIsaDef(text = fs.readFileSync(ISA_DEF, 'utf8')) {
   const str = '"([^"]*)"';
-  const isaRe = new RegExp(`^INSTNORM_ISA\\(\\s*(\\w+)\\s*,\\s*(\\w+)\\s*,\\s*${str}\\s*,\\s*${str}\\s*,\\s*${str}\\s*\\)$`);
+  const ident = '\\s*(\\w+)\\s*';
+  const isaRe = new RegExp(`^INSTNORM_ISA\\(${ident},${ident},\\s*${str}\\s*,\\s*${str}\\s*,\\s*${str}\\s*\\)$`);
   const commonRe = new RegExp(`^INSTNORM_COMMON_FLAGS\\(\\s*${str}\\s*,\\s*${str}\\s*\\)$`);
   const isas = [];
   let common = null;
@@ -127,7 +128,9 @@ function main(argv) {
   switch (cmd) {
     case 'cmake': {  // cmake <arch> <compiler>: everything CMakeLists.txt needs, as JSON
       const [arch, comp] = args;
-      const isas = isasFor(arch).map((isa) => ({ name: isa.name, define: isaDefine(isa), flags: isa.flags[compiler(comp)] }));
+      const isas = isasFor(arch).map((isa) => ({
+        name: isa.name, define: isaDefine(isa), flags: isa.flags[compiler(comp)],
+      }));
       process.stdout.write(JSON.stringify({
         common: commonFlags(comp), sources: baselineSources(), kernel_source: KERNEL_TABLE_SOURCE, isas,
       }) + '\n');
@@ -142,7 +145,8 @@ function main(argv) {
     case 'gyp-slot': return print(gypSlot(...args));
     default:
       return fail(`usage: build-config.js cmake <arch> <compiler> | sources | common <compiler> | `
-        + 'isas <arch> | isa-lines <arch> <compiler> | gyp-slot <i> <slots> type|sources|defines|flags <arch> [compiler]');
+        + 'isas <arch> | isa-lines <arch> <compiler> | '
+        + 'gyp-slot <i> <slots> type|sources|defines|flags <arch> [compiler]');
   }
 }
 

@@ -1,8 +1,6 @@
 // Column family, part 1: the channel tiles that the column statistics
-// kernels (column_stats.h) walk down the rows.
-//
-// Channels-last (column) kernels: a rows x C block, row stride C, column c
-// is channel c.
+// kernels (column_stats.h) walk down the rows of a channels-last block
+// (rows x C, row stride C, column c is channel c).
 //
 // Vectors run across columns; a channel tile of NV vectors
 // (NV * W columns) keeps its accumulators in registers while the loop walks
@@ -24,12 +22,13 @@ constexpr int64_t kColBlock = 256;   // rows per statistics block
 constexpr int64_t kColSub = 32;      // rows per register partial sum
 constexpr int64_t kPivotRows = 16;   // rows averaged for the first pivot
 
+// A compile-time number passed as a value (with_tile() picks the instantiation).
 template <int N>
-struct Int {
+struct Num {
   static constexpr int value = N;
 };
 
-// Calls f(Int<NV>(), Int<kTail>(), tail) for a tile of `cols` columns
+// Calls f(Num<NV>(), Num<kTail>(), tail) for a tile of `cols` columns
 // (1 <= cols <= kMaxNV * W): NV = ceil(cols / W), the last vector holding
 // `tail` columns (W when full).
 template <int kMaxNV, class F>
@@ -38,15 +37,15 @@ inline void with_tile(int64_t cols, F f) {
   const int tail = static_cast<int>(cols - static_cast<int64_t>(nv - 1) * W);
   const bool part = tail != W;
   if (nv == 1) {
-    if (part) f(Int<1>(), Int<1>(), tail); else f(Int<1>(), Int<0>(), tail);
+    if (part) f(Num<1>(), Num<1>(), tail); else f(Num<1>(), Num<0>(), tail);
   } else if constexpr (kMaxNV >= 2) {
     if (nv == 2) {
-      if (part) f(Int<2>(), Int<1>(), tail); else f(Int<2>(), Int<0>(), tail);
+      if (part) f(Num<2>(), Num<1>(), tail); else f(Num<2>(), Num<0>(), tail);
     } else if constexpr (kMaxNV >= 4) {
       if (nv == 3) {
-        if (part) f(Int<3>(), Int<1>(), tail); else f(Int<3>(), Int<0>(), tail);
+        if (part) f(Num<3>(), Num<1>(), tail); else f(Num<3>(), Num<0>(), tail);
       } else {
-        if (part) f(Int<4>(), Int<1>(), tail); else f(Int<4>(), Int<0>(), tail);
+        if (part) f(Num<4>(), Num<1>(), tail); else f(Num<4>(), Num<0>(), tail);
       }
     }
   }
@@ -162,7 +161,7 @@ inline void col_centered(const float* x, int64_t len, int64_t C, int tail,
   }
 }
 
-// Accumulators of one slot of the joint statistics (see CoSums).
+// Accumulators of one slot of the joint statistics (see CoSums, plane_kernels.h).
 struct Sums5 {
   V d, g, dd, gg, gd;
 };

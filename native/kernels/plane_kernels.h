@@ -6,8 +6,9 @@
 //   so fp32 partial sums only ever hold short runs of centred values, and
 //   sum(d) corrects the pivot exactly (corrected two-pass algorithm): large
 //   offsets (1e4 + noise) cost no accuracy.
-// - Blocks are merged in double with Chan's parallel formula, so a plane of
-//   millions of elements does not lose precision to one running sum.
+// - Blocks are merged in double with Chan's parallel formula (chan_merge.h),
+//   so a plane of millions of elements does not lose precision to one
+//   running sum.
 #pragma once
 #include "kernel_common.h"
 

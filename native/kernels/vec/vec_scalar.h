@@ -213,12 +213,24 @@ inline Vec floor(const Vec& a) {
 
 // Ordered comparisons: false when either lane is NaN; ne is its negation
 // of eq, so true when either is NaN.
-inline Mask lt(const Vec& a, const Vec& b) { return compare_lanes(a, b, [](float x, float y) { return x < y; }); }
-inline Mask le(const Vec& a, const Vec& b) { return compare_lanes(a, b, [](float x, float y) { return x <= y; }); }
-inline Mask gt(const Vec& a, const Vec& b) { return compare_lanes(a, b, [](float x, float y) { return x > y; }); }
-inline Mask ge(const Vec& a, const Vec& b) { return compare_lanes(a, b, [](float x, float y) { return x >= y; }); }
-inline Mask eq(const Vec& a, const Vec& b) { return compare_lanes(a, b, [](float x, float y) { return x == y; }); }
-inline Mask ne(const Vec& a, const Vec& b) { return compare_lanes(a, b, [](float x, float y) { return x != y; }); }
+inline Mask lt(const Vec& a, const Vec& b) {
+  return compare_lanes(a, b, [](float x, float y) { return x < y; });
+}
+inline Mask le(const Vec& a, const Vec& b) {
+  return compare_lanes(a, b, [](float x, float y) { return x <= y; });
+}
+inline Mask gt(const Vec& a, const Vec& b) {
+  return compare_lanes(a, b, [](float x, float y) { return x > y; });
+}
+inline Mask ge(const Vec& a, const Vec& b) {
+  return compare_lanes(a, b, [](float x, float y) { return x >= y; });
+}
+inline Mask eq(const Vec& a, const Vec& b) {
+  return compare_lanes(a, b, [](float x, float y) { return x == y; });
+}
+inline Mask ne(const Vec& a, const Vec& b) {
+  return compare_lanes(a, b, [](float x, float y) { return x != y; });
+}
 inline Mask is_nan(const Vec& a) { return ne(a, a); }
 
 // m ? a : b, lane by lane.
