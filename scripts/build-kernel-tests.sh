@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds the C++ microkernel tests (native/test/microkernels_test.cc) into
-# build-tests/:
+# Builds the C++ microkernel tests (native/test/) into build-tests/:
 #   microkernels_test-host       every ISA this CPU runs (x86-64: scalar, AVX2, AVX-512)
 #   microkernels_test-avx512emu  the AVX-512 kernels on any x86-64 CPU, through SIMDe (libsimde-dev)
 #   microkernels_test-arm64      scalar and NEON, cross-compiled, run under qemu-aarch64
+# The ISAs, their flags and the flags common to every build come from
+# native/kernels/isas.def (through native/build-config.js): the tests are
+# compiled exactly as the addon is, plus -Werror.
 # A variant whose toolchain is missing is skipped with a note, unless
 # --require is given (CI), which makes it an error.
 set -euo pipefail
@@ -13,45 +15,57 @@ require=0
 
 out=build-tests
 mkdir -p "$out"
-CXXFLAGS=(-std=c++17 -O2 -Wall -Wextra -Werror -Wno-maybe-uninitialized)
+config() { node native/build-config.js "$@"; }
+read -r -a COMMON <<< "$(config common gcc)"
+FLAGS=("${COMMON[@]}" -Werror)
 K=native/kernels
-T=native/test/microkernels_test.cc
-AVX512_FLAGS=(-mavx512f -mavx512bw -mavx512vl -mavx2 -mfma -Wno-uninitialized)
+T=native/test
 
 missing() {
   if [ "$require" = 1 ]; then echo "build-kernel-tests: $1" >&2; exit 1; fi
   echo "build-kernel-tests: skipping $1"
 }
 
+# build <compiler> <arch> <name> [extra flags...]: every ISA of <arch>, each
+# with its own flags, linked with the tests. INSTNORM_EMULATE_AVX512 among
+# the extra flags compiles the AVX-512 code without AVX-512 flags (SIMDe).
+build() {
+  local cxx=$1 arch=$2 name=$3
+  shift 3
+  local extra=("$@") tmp objs=() isa flags
+  tmp=$(mktemp -d)
+  while read -r isa flags; do
+    local isa_flags=()
+    read -r -a isa_flags <<< "$flags"
+    if [ "$isa" = avx512 ] && [[ " ${extra[*]-} " == *" -DINSTNORM_EMULATE_AVX512 "* ]]; then
+      isa_flags=()
+    fi
+    for src in $K/kernel_table.cc $T/vec_test.cc; do
+      "$cxx" "${FLAGS[@]}" ${extra[@]+"${extra[@]}"} "${isa_flags[@]}" -DINSTNORM_TARGET_ISA="$isa" \
+        -c "$src" -o "$tmp/$isa-$(basename "$src" .cc).o"
+      objs+=("$tmp/$isa-$(basename "$src" .cc).o")
+    done
+  done < <(config isa-lines "$arch" gcc)
+  "$cxx" "${FLAGS[@]}" ${extra[@]+"${extra[@]}"} $T/microkernels_test.cc $T/harness.cc $K/dispatch.cc \
+    "${objs[@]}" -o "$out/microkernels_test-$name"
+  rm -rf "$tmp"
+  echo "built $out/microkernels_test-$name"
+}
+
 arch=$(uname -m)
 if [ "$arch" = x86_64 ]; then
-  tmp=$(mktemp -d)
-  g++ "${CXXFLAGS[@]}" -c $K/isa_avx2.cc -mavx2 -mfma -o "$tmp/avx2.o"
-  g++ "${CXXFLAGS[@]}" -c $K/isa_avx512.cc "${AVX512_FLAGS[@]}" -o "$tmp/avx512.o"
-  g++ "${CXXFLAGS[@]}" -DINSTNORM_HAVE_AVX2 -DINSTNORM_HAVE_AVX512 $T $K/dispatch.cc $K/isa_scalar.cc \
-    "$tmp/avx2.o" "$tmp/avx512.o" -o "$out/microkernels_test-host"
-  echo "built $out/microkernels_test-host"
+  build g++ x64 host
   if [ -f /usr/include/simde/x86/avx512.h ]; then
-    # No ISA flags: SIMDe's portable code runs on any x86-64 CPU.
-    g++ "${CXXFLAGS[@]}" -DINSTNORM_EMULATE_AVX512 -c $K/isa_avx512.cc -o "$tmp/avx512emu.o"
-    g++ "${CXXFLAGS[@]}" -DINSTNORM_HAVE_AVX512 -DINSTNORM_EMULATE_AVX512 $T $K/dispatch.cc $K/isa_scalar.cc \
-      "$tmp/avx512emu.o" -o "$out/microkernels_test-avx512emu"
-    echo "built $out/microkernels_test-avx512emu"
+    # (-Wno-psabi: GCC notes that SIMDe passes 64-byte vectors by value.)
+    build g++ x64 avx512emu -DINSTNORM_EMULATE_AVX512 -Wno-psabi
   else
     missing "AVX-512 emulation needs SIMDe (apt-get install libsimde-dev)"
   fi
-  rm -rf "$tmp"
   if command -v aarch64-linux-gnu-g++ >/dev/null && command -v qemu-aarch64 >/dev/null; then
-    aarch64-linux-gnu-g++ "${CXXFLAGS[@]}" -static -DINSTNORM_HAVE_NEON $T $K/dispatch.cc $K/isa_scalar.cc $K/isa_neon.cc \
-      -o "$out/microkernels_test-arm64"
-    echo "built $out/microkernels_test-arm64"
+    build aarch64-linux-gnu-g++ arm64 arm64 -static
   else
     missing "arm64 needs g++-aarch64-linux-gnu and qemu-user"
   fi
-elif [ "$arch" = aarch64 ] || [ "$arch" = arm64 ]; then
-  g++ "${CXXFLAGS[@]}" -DINSTNORM_HAVE_NEON $T $K/dispatch.cc $K/isa_scalar.cc $K/isa_neon.cc -o "$out/microkernels_test-host"
-  echo "built $out/microkernels_test-host"
 else
-  g++ "${CXXFLAGS[@]}" $T $K/dispatch.cc $K/isa_scalar.cc -o "$out/microkernels_test-host"
-  echo "built $out/microkernels_test-host"
+  build g++ "$arch" host
 fi

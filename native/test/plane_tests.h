@@ -1,0 +1,167 @@
+// Tests of the plane kernels (moments, co_moments, affine, backward_apply):
+// every size from 1 to 70 and around the block and chunk sizes, against
+// double-precision references. Included once, by microkernels_test.cc.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "../kernels/microkernels.h"
+#include "harness.h"
+
+namespace instnorm {
+namespace test {
+namespace {
+
+using kernels::CoMoments;
+using kernels::KernelTable;
+using kernels::Moments;
+
+// One plane of x and g (dy) with its double references.
+struct PlaneCase {
+  int64_t n;
+  Guarded &xb, &gb, &yb;
+  float *x, *g, *y;
+  double mx, mg, m2, g2, cxg;
+  double sd, sdg;  // standard deviations of x and g
+};
+
+// Calls f(PlaneCase&) for every size and data pattern. Each case draws from
+// its own seed, so every kernel's test sees the same data. Patterns:
+// 0 = N(offset, 1) for offsets 0 and 1e4; 1 = a step of 1e4 every 1500
+// elements; 2 = a spike of 1e6 at the start of every block (the
+// first-element pivot is an outlier). 1 and 2 defeat a pivot carried over
+// from the previous block.
+template <class F>
+void for_each_plane_case(F f) {
+  std::vector<int64_t> sizes;
+  for (int64_t n = 1; n <= 70; ++n) sizes.push_back(n);
+  for (int64_t n : {127, 128, 129, 1023, 1024, 1025, 2047, 2049, 4099, 65536 + 17}) {
+    sizes.push_back(n);
+  }
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (const int pattern : {0, 1, 2}) {
+    for (const double offset : {0.0, 1e4}) {
+      if (pattern > 0 && offset != 0.0) continue;
+      for (const int64_t n : sizes) {
+        std::mt19937 rng(static_cast<uint32_t>(n * 16 + pattern * 2 + (offset != 0.0)));
+        Guarded xb(n), yb(n), gb(n);
+        PlaneCase c{n, xb, gb, yb, xb.data(), gb.data(), yb.data(), 0, 0, 0, 0, 0, 0, 0};
+        float* x = c.x;
+        float* g = c.g;
+        for (int64_t i = 0; i < n; ++i) {
+          x[i] = static_cast<float>(offset + normal(rng));
+          g[i] = normal(rng) + 0.5f;
+          if (pattern == 1 && (i / 1500) % 2 == 1) {
+            x[i] += 1e4f;
+            g[i] += 300.0f;
+          }
+          if (pattern == 2 && i % 1024 == 0) {
+            x[i] = 1e6f;
+            g[i] = -5e4f;
+          }
+        }
+        double sx = 0, sg = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          sx += x[i];
+          sg += g[i];
+        }
+        c.mx = sx / n;
+        c.mg = sg / n;
+        for (int64_t i = 0; i < n; ++i) {
+          c.m2 += (x[i] - c.mx) * (x[i] - c.mx);
+          c.g2 += (g[i] - c.mg) * (g[i] - c.mg);
+          c.cxg += (x[i] - c.mx) * (g[i] - c.mg);
+        }
+        // Errors are judged against each quantity's natural scale: a mean
+        // against its data's standard deviation, the co-moment against
+        // sqrt(M2_x * M2_dy) (its Cauchy-Schwarz bound).
+        c.sd = std::sqrt(c.m2 / n) + 1e-30;
+        c.sdg = std::sqrt(c.g2 / n) + 1e-30;
+        f(c);
+      }
+    }
+  }
+}
+
+void test_moments(const KernelTable& k) {
+  for_each_plane_case([&](PlaneCase& c) {
+    const int64_t n = c.n;
+    const Moments mo = k.moments(c.x, n);
+    expect(mo.count == n, k.isa, "moments.count", n, mo.count, n);
+    expect(rel_err(mo.mean, c.mx, c.sd) < 1e-6, k.isa, "moments.mean", n, mo.mean, c.mx);
+    expect(rel_err(mo.m2, c.m2, c.m2 + 1e-30) < 1e-5 || n == 1, k.isa, "moments.m2", n, mo.m2, c.m2);
+  });
+}
+
+void test_co_moments(const KernelTable& k) {
+  for_each_plane_case([&](PlaneCase& c) {
+    const int64_t n = c.n;
+    const CoMoments cm = k.co_moments(c.g, c.x, n);
+    expect(cm.count == n, k.isa, "co_moments.count", n, cm.count, n);
+    expect(rel_err(cm.mean_x, c.mx, c.sd) < 1e-6, k.isa, "co_moments.mean_x", n, cm.mean_x, c.mx);
+    expect(rel_err(cm.mean_dy, c.mg, c.sdg) < 1e-6, k.isa, "co_moments.mean_dy", n, cm.mean_dy, c.mg);
+    expect(rel_err(cm.m2_x, c.m2, c.m2 + 1e-30) < 1e-5 || n == 1, k.isa, "co_moments.m2_x", n, cm.m2_x,
+           c.m2);
+    expect(rel_err(cm.c_x_dy, c.cxg, std::sqrt(c.m2 * c.g2) + 1e-30) < 1e-5, k.isa, "co_moments.c_x_dy",
+           n, cm.c_x_dy, c.cxg);
+  });
+}
+
+// y = (x - sub) * scale + shift, out of place then in place, streamed or not.
+void test_affine(const KernelTable& k) {
+  for_each_plane_case([&](PlaneCase& c) {
+    const int64_t n = c.n;
+    float* x = c.x;
+    const float sub = static_cast<float>(c.mx), scale = 1.7f, shift = -0.3f;
+    for (int variant = 0; variant < 4; ++variant) {
+      const bool in_place = variant & 1, stream = variant & 2;
+      float* out = in_place ? x : c.y;
+      std::vector<float> xs(x, x + n);
+      k.affine(x, out, n, sub, scale, shift, stream);
+      double worst = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double want = (static_cast<double>(xs[i]) - sub) * scale + shift;
+        track(worst, std::fabs(out[i] - want) / (std::fabs(want) + 1.0));
+      }
+      expect(worst < 1e-6, k.isa,
+             stream ? (in_place ? "affine.stream.in_place" : "affine.stream")
+                    : (in_place ? "affine.in_place" : "affine"),
+             n, worst, 0);
+      if (in_place) std::memcpy(x, xs.data(), n * sizeof(float));
+    }
+    expect(c.xb.canaries_intact() && c.yb.canaries_intact(), k.isa, "affine.canaries", n, 0, 0);
+  });
+}
+
+// dx = a (dy - dy_sub) + b (x - x_sub) + c, into y and in place into dy.
+void test_backward_apply(const KernelTable& k) {
+  for_each_plane_case([&](PlaneCase& c) {
+    const int64_t n = c.n;
+    float* g = c.g;
+    const float sub = static_cast<float>(c.mx), gsub = static_cast<float>(c.mg);
+    const float a = 0.9f, b = -0.2f, cc = 0.05f;
+    for (int variant = 0; variant < 4; ++variant) {
+      const bool in_place = variant & 1, stream = variant & 2;
+      float* out = in_place ? g : c.y;
+      std::vector<float> gs(g, g + n);
+      k.backward_apply(g, c.x, out, n, gsub, sub, a, b, cc, stream);
+      double worst = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double want = a * (static_cast<double>(gs[i]) - gsub) +
+                            b * (static_cast<double>(c.x[i]) - sub) + cc;
+        track(worst, std::fabs(out[i] - want) / (std::fabs(want) + 1.0));
+      }
+      expect(worst < 1e-6, k.isa, in_place ? "backward_apply.in_place" : "backward_apply", n, worst, 0);
+      if (in_place) std::memcpy(g, gs.data(), n * sizeof(float));
+    }
+    expect(c.gb.canaries_intact() && c.yb.canaries_intact(), k.isa, "backward_apply.canaries", n, 0,
+           0);
+  });
+}
+
+}  // namespace
+}  // namespace test
+}  // namespace instnorm
