@@ -224,9 +224,10 @@ describe.skipIf(!ready)(`finding 6: batchNormBackward in inference mode does not
     const t = toLayout(x, SHAPE, layout);
     const d = toLayout(dy, SHAPE, layout).x;
     const o = { ...lo(layout), gamma, runningMean, runningVar, eps: e };
-    for (const g of [F.batchNormBackward(d, t.x, t.shape, o), await F.batchNormBackwardAsync(d, t.x, t.shape, o)]) {
+    for (const isAsync of [false, true]) {
+      const g = isAsync ? await F.batchNormBackwardAsync(d, t.x, t.shape, o) : F.batchNormBackward(d, t.x, t.shape, o);
       const dx = fromLayout(g.dx, SHAPE, layout) as Float32Array;
-      expect(dx.every(Number.isFinite), 'dx finite everywhere').toBe(true);
+      expect(dx.every(Number.isFinite), `dx finite everywhere (async: ${isAsync})`).toBe(true);
       expect(maxAbsDiff(dx, expected) / maxAbs(expected)).toBeLessThanOrEqual(1e-6);
       // dbeta = sum(dy) does not involve x either.
       expect(g.dbeta.every(Number.isFinite)).toBe(true);

@@ -1,7 +1,8 @@
 // Child of finding-04 (run with --expose-gc): resident memory kept after one
 // instanceNormBackward on 4Mi elements (16 MiB per tensor). argv[2] picks
 // the call: 'sync-nchw' ([1, 4Mi, 1], the issue's +352 MiB), 'sync-nhwc'
-// (channels-last with C = 4Mi, +265 MiB), 'async-nchw', 'async-nhwc'.
+// (channels-last with C = 4Mi, +265 MiB), 'async-nchw', and 'async8-nchw'
+// (8 concurrent async calls, the issue's +1.4 GiB).
 // Every array the call touches is allocated and written before the first
 // measurement and kept until the last, and a small call of the same kind
 // runs first (thread pool, code), so only what the big call leaves behind
@@ -20,7 +21,7 @@ function settle() {
 }
 
 const call = (dy, x, shape, options) =>
-  mode === 'async' ? lib.instanceNormBackwardAsync(dy, x, shape, options) : lib.instanceNormBackward(dy, x, shape, options);
+  mode === 'sync' ? lib.instanceNormBackward(dy, x, shape, options) : lib.instanceNormBackwardAsync(dy, x, shape, options);
 
 async function main() {
   const x = new Float32Array(n);
@@ -36,7 +37,7 @@ async function main() {
   const smallShape = nhwc ? [1, 64, small / 64] : [1, small / 64, 64];
   await call(dy.subarray(0, small), x.subarray(0, small), smallShape, { layout: options.layout });
   const before = settle();
-  await call(dy, x, shape, options);
+  await Promise.all(Array.from({ length: mode === 'async8' ? 8 : 1 }, () => call(dy, x, shape, options)));
   const after = settle();
   console.log(`RESULT ${JSON.stringify({ threads: lib.getThreads(), retainedMiB: (after - before) / MiB })}`);
 }
