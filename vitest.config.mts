@@ -1,12 +1,16 @@
 import os from 'node:os';
 import { defineConfig } from 'vitest/config';
 
-// The operation suites (test/ops: one file per operation) and the
-// concurrency harnesses (test/concurrency: threads, async) run once per
+// The operation suites (test/ops: one file per operation), the
+// concurrency harnesses (test/concurrency: threads, async), the ONNX
+// conformance cases (test/conformance) and the regression tests of the
+// hardening issue (test/hardening) run once per
 // backend: the JS fallback and every ISA this architecture has (suites for
 // an ISA the CPU lacks skip themselves, saying why). The API suites
 // (validation, loading, the reference itself) run once.
-const kernelSuites = ['test/ops/**/*.test.ts', 'test/concurrency/**/*.test.ts'];
+const kernelSuites = [
+  'test/ops/**/*.test.ts', 'test/concurrency/**/*.test.ts', 'test/conformance/**/*.test.ts', 'test/hardening/**/*.test.ts',
+];
 const isas = process.arch === 'arm64' ? ['scalar', 'neon'] : process.arch === 'x64' ? ['scalar', 'avx2', 'avx512'] : ['scalar'];
 
 export default defineConfig({
