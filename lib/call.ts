@@ -19,6 +19,30 @@ export interface Call<K extends OpName, R> {
   result: R;
   /** Descriptor fields holding arrays allocated for this call (see OpRunner.runAsync). */
   fresh: string[];
+  /** The public names of descriptor fields, where the default (publicName) is wrong. */
+  names?: Readonly<Record<string, string>>;
+}
+
+/** Descriptor fields that are positional arguments of the public functions; the others are options. */
+const POSITIONAL = new Set(['x', 'dy', 'content', 'style', 'condition']);
+
+function publicName(field: string, names?: Readonly<Record<string, string>>): string {
+  return names?.[field] ?? (POSITIONAL.has(field) ? field : `options.${field}`);
+}
+
+/**
+ * The native layer's errors that only it can detect (two buffer objects
+ * over the same memory, a buffer taken away during an async call) cite
+ * descriptor fields (the `instnormFields` property): said again with the
+ * public function and argument names.
+ */
+function inPublicTerms(e: unknown, fn: string, names?: Readonly<Record<string, string>>): unknown {
+  const fields = (e as { instnormFields?: unknown } | null)?.instnormFields;
+  if (!(e instanceof Error) || !Array.isArray(fields) || !fields.every((f) => typeof f === 'string')) return e;
+  const cited = new RegExp(`\\b(${(fields as string[]).join('|')})\\b`, 'g');
+  const message = e.message.replace(/^instnorm: \w+: /, '').replace(cited, (f) => publicName(f, names));
+  const Kind = e instanceof RangeError ? RangeError : e instanceof TypeError ? TypeError : Error;
+  return new Kind(`${fn}: ${message}`);
 }
 
 /** Output arrays: the caller's, or new ones recorded as fresh. */
@@ -46,7 +70,11 @@ export function syncOf<A extends unknown[], K extends OpName, R>(
 ): (...args: A) => R {
   return (...args: A): R => {
     const c = prepare(fn, ...args);
-    active.ops.run(c.op, c.desc);
+    try {
+      active.ops.run(c.op, c.desc);
+    } catch (e) {
+      throw inPublicTerms(e, fn, c.names);
+    }
     return c.result;
   };
 }
@@ -66,7 +94,11 @@ export function asyncOf<A extends unknown[], K extends OpName, R>(
     // buffer, see async_call.h.)
     const arrays = Object.entries(c.desc).filter(([, v]) => ArrayBuffer.isView(v)) as [string, Float32Array][];
     fixedLength(fn, arrays.map(([, v]) => v), arrays.map(([k]) => k));
-    await active.ops.runAsync(c.op, c.desc, c.fresh);
+    try {
+      await active.ops.runAsync(c.op, c.desc, c.fresh);
+    } catch (e) {
+      throw inPublicTerms(e, fn, c.names);
+    }
     return c.result;
   };
 }

@@ -73,6 +73,9 @@ struct Timings {
 void bench_moments(const KernelTable& k, Data& d, Timings& t) {
   t.time("moments", [&] { for (int64_t p = 0; p < d.C; ++p) k.moments(d.x.data() + p * d.M, d.M); });
 }
+void bench_moments_f64(const KernelTable& k, Data& d, Timings& t) {
+  t.time("moments_f64", [&] { for (int64_t p = 0; p < d.C; ++p) k.moments_f64(d.x.data() + p * d.M, d.M); });
+}
 void bench_affine(const KernelTable& k, Data& d, Timings& t) {
   for (const bool stream : {false, true}) {
     t.time(stream ? "affine.stream" : "affine", [&] {
@@ -102,6 +105,9 @@ void bench_backward_apply(const KernelTable& k, Data& d, Timings& t) {
 // ---- column: M rows of C channels ----
 void bench_col_moments(const KernelTable& k, Data& d, Timings& t) {
   t.time("col_moments", [&] { k.col_moments(d.x.data(), d.M, d.C, d.mo.data()); });
+}
+void bench_col_moments_f64(const KernelTable& k, Data& d, Timings& t) {
+  t.time("col_moments_f64", [&] { k.col_moments_f64(d.x.data(), d.M, d.C, d.mo.data()); });
 }
 void bench_col_co_moments(const KernelTable& k, Data& d, Timings& t) {
   t.time("col_co_moments", [&] { k.col_co_moments(d.dy.data(), d.x.data(), d.M, d.C, d.cm.data()); });

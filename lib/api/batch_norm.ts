@@ -144,6 +144,7 @@ function forward(fn: string, x: Float32Array, shape: readonly number[], options?
     },
     result: y,
     fresh: outs.fresh,
+    names: { statsMean: 'options.stats.mean', statsVar: 'options.stats.var' },
   };
 }
 

@@ -74,6 +74,11 @@ const BACKWARD = new Set(['eps', 'mean', 'rstd', 'dx', 'dgammaTable', 'dbetaTabl
 
 type Cond = Int32Array | Uint32Array;
 
+/** The descriptor's affine fields are this function's tables. */
+const TABLE_NAMES = {
+  gamma: 'gammaTable', beta: 'betaTable', dgamma: 'options.dgammaTable', dbeta: 'options.dbetaTable',
+} as const;
+
 function forward(
   fn: string, x: Float32Array, shape: readonly number[], condition: Cond, gammaTable: Float32Array,
   betaTable: Float32Array, options?: ConditionalInstanceNormOptions,
@@ -102,6 +107,7 @@ function forward(
     },
     result: y,
     fresh: outs.fresh,
+    names: TABLE_NAMES,
   };
 }
 
@@ -143,6 +149,7 @@ function backward(
     },
     result: r,
     fresh: outs.fresh,
+    names: TABLE_NAMES,
   };
 }
 

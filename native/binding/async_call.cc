@@ -5,6 +5,7 @@
 #include <string>
 
 #include "../ops/scratch.h"
+#include "errors.h"
 
 namespace instnorm {
 namespace binding {
@@ -84,12 +85,13 @@ void AsyncCall::OnOK() {
     }
     const size_t elem = type == napi_float64_array ? 8 : 4;
     if (!data || static_cast<int64_t>(length * elem) != h.arg.bytes) {
-      deferred_.Reject(Napi::TypeError::New(Env(), std::string("instnorm: ") + op_.name + ": the buffer of " +
-                                                       h.arg.name +
-                                                       " was detached, transferred or resized while the call ran; "
-                                                       "no result was written. Keep every buffer until the "
-                                                       "promise settles (or use a SharedArrayBuffer).")
-                           .Value());
+      deferred_.Reject(Napi::Value(
+          env, tagged_error(env, ErrorKind::kType,
+                            std::string("instnorm: ") + op_.name + ": the buffer of " + h.arg.name +
+                                " was detached, transferred or resized while the call ran; no result was "
+                                "written. Keep every buffer until the promise settles (or use a "
+                                "SharedArrayBuffer).",
+                            {h.arg.name})));
       release();
       return;
     }

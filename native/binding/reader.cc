@@ -1,5 +1,7 @@
 #include "reader.h"
 
+#include "errors.h"
+
 #include <cmath>
 #include <cstring>
 
@@ -150,7 +152,11 @@ bool ArgReader::finish(const char* check_message) {
     for (int j = 0; j < n_arrays_; ++j) {
       if (j == i || !overlap(o, arrays_[j])) continue;
       if (allowed(o, arrays_[j])) continue;
-      fail_range(std::string(o.name) + " must not share memory with " + arrays_[j].name);
+      napi_throw(env_, tagged_error(env_, ErrorKind::kRange,
+                                    "instnorm: " + std::string(op_) + ": " + o.name + " must not share memory with " +
+                                        arrays_[j].name,
+                                    {o.name, arrays_[j].name}));
+      ok_ = false;
       return false;
     }
   }

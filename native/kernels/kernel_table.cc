@@ -7,6 +7,7 @@
 #include "column_stats.h"
 #include "column_apply.h"
 #include "row_kernels.h"
+#include "exact_stats.h"
 
 namespace instnorm {
 namespace kernels {

@@ -1,3 +1,6 @@
+// Statistics accumulated in double throughout (the f64 kernels, then Chan
+// merges in double): moments() is read-only and memory-bound, so float64
+// accuracy costs about what reading the tensor costs.
 #include "moments.h"
 
 #include "scratch.h"
@@ -21,13 +24,13 @@ void moments(const Context& ctx, const MomentsOp& a) {
     // a group of channels-first channels.
     const int64_t runs = a.over == kOverLayer ? a.n : a.n * G;
     Scratch<Moments> mo(runs);
-    unit_moments(ctx, Shape{runs, 1, sat_mul(a.n, C, a.s) / runs, false}, a.x, mo.data());
+    unit_moments_f64(ctx, Shape{runs, 1, sat_mul(a.n, C, a.s) / runs, false}, a.x, mo.data());
     for (int64_t i = 0; i < runs; ++i) put(i, mo[i]);
     return;
   }
   const Shape sh{a.n, C, a.s, a.channels_last};
   Scratch<Moments> mo(sh.units());
-  unit_moments(ctx, sh, a.x, mo.data());
+  unit_moments_f64(ctx, sh, a.x, mo.data());
   if (a.over == kOverInstance) {
     for (int64_t u = 0; u < sh.units(); ++u) put(u, mo[u]);
   } else if (a.over == kOverBatch) {

@@ -80,6 +80,12 @@ void unit_moments(const Context& ctx, const Shape& sh, const float* x, Moments* 
       [&](int64_t off, int64_t rows, Moments* o) { ctx.k.col_moments(x + off, rows, sh.c, o); });
 }
 
+void unit_moments_f64(const Context& ctx, const Shape& sh, const float* x, Moments* out) {
+  unit_stats<Moments>(
+      ctx, sh, out, [&](int64_t off, int64_t len) { return ctx.k.moments_f64(x + off, len); },
+      [&](int64_t off, int64_t rows, Moments* o) { ctx.k.col_moments_f64(x + off, rows, sh.c, o); });
+}
+
 void unit_co_moments(const Context& ctx, const Shape& sh, const float* dy, const float* x, CoMoments* out) {
   unit_stats<CoMoments>(
       ctx, sh, out, [&](int64_t off, int64_t len) { return ctx.k.co_moments(dy + off, x + off, len); },

@@ -28,6 +28,9 @@ struct Shape {
 
 // out[u] for every unit u = n*C + c.
 void unit_moments(const Context& ctx, const Shape& sh, const float* x, kernels::Moments* out);
+// unit_moments accumulated in double (moments()'s accuracy: float64-level,
+// the same bits on every ISA).
+void unit_moments_f64(const Context& ctx, const Shape& sh, const float* x, kernels::Moments* out);
 void unit_co_moments(const Context& ctx, const Shape& sh, const float* dy, const float* x,
                      kernels::CoMoments* out);
 // y = (x - sub[u]) * scale[u] + shift[u]. y may be x.

@@ -162,6 +162,29 @@ void test_col_moments(const KernelTable& k) {
   });
 }
 
+// As test_moments_f64, per column.
+void test_col_moments_f64(const KernelTable& k) {
+  for_each_col_case(5, [&](ColCase& c) {
+    std::vector<Moments> mo(c.C + 2, Moments{-7.0, -7.0, -7.0}), ref(c.C);
+    k.col_moments_f64(c.x, c.rows, c.C, mo.data() + 1);
+    kernels::scalar_table().col_moments_f64(c.x, c.rows, c.C, ref.data());
+    expect(mo[0].count == -7.0 && mo[c.C + 1].count == -7.0, k.isa, "col_moments_f64.sentinels", c.id, 0, 0);
+    Worst cnt, mean, m2, bits;
+    for (int64_t ch = 0; ch < c.C; ++ch) {
+      const ColRef& f = c.ref[ch];
+      const Moments& o = mo[ch + 1];
+      cnt.add(std::fabs(o.count - c.rows), o.count, c.rows);
+      mean.add(rel_err(o.mean, f.mx, std::sqrt(f.m2 / c.rows) + 1e-30), o.mean, f.mx);
+      m2.add(rel_err(o.m2, f.m2, f.m2 + 1e-30), o.m2, f.m2);
+      bits.add(o.mean == ref[ch].mean && o.m2 == ref[ch].m2 ? 0.0 : 1.0, o.m2, ref[ch].m2);
+    }
+    cnt.check(k.isa, "col_moments_f64.count", c.id, 0.5);
+    mean.check(k.isa, "col_moments_f64.mean", c.id, 1e-11);
+    m2.check(k.isa, "col_moments_f64.m2", c.id, 1e-11);
+    bits.check(k.isa, "col_moments_f64.same_bits_as_scalar", c.id, 0.5);
+  });
+}
+
 void test_col_co_moments(const KernelTable& k) {
   for_each_col_case(5, [&](ColCase& c) {
     const CoMoments sentinel{-7.0, -7.0, -7.0, -7.0, -7.0};

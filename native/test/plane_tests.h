@@ -96,6 +96,31 @@ void test_moments(const KernelTable& k) {
   });
 }
 
+// Float64 accumulation: within 1e-11 of the double reference at every
+// scale of the float range, and the same bits as the scalar table (the
+// kernel promises identical results on every ISA).
+void test_moments_f64(const KernelTable& k) {
+  for_each_plane_case([&](PlaneCase& c) {
+    const int64_t n = c.n;
+    for (const double scale : {1.0, 1e-30, 1e30}) {
+      Guarded sb(n);
+      float* x = sb.data();
+      for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>(c.x[i] * scale);
+      double s = 0, m2 = 0;
+      for (int64_t i = 0; i < n; ++i) s += x[i];
+      const double mean = s / n;
+      for (int64_t i = 0; i < n; ++i) m2 += (x[i] - mean) * (x[i] - mean);
+      const Moments mo = k.moments_f64(x, n);
+      const double sd = std::sqrt(m2 / n) + 1e-300;
+      expect(mo.count == n, k.isa, "moments_f64.count", n, mo.count, n);
+      expect(rel_err(mo.mean, mean, sd) < 1e-11, k.isa, "moments_f64.mean", n, mo.mean, mean);
+      expect(rel_err(mo.m2, m2, m2 + 1e-300) < 1e-11 || n == 1, k.isa, "moments_f64.m2", n, mo.m2, m2);
+      const Moments ref = kernels::scalar_table().moments_f64(x, n);
+      expect(mo.mean == ref.mean && mo.m2 == ref.m2, k.isa, "moments_f64.same_bits_as_scalar", n, mo.m2, ref.m2);
+    }
+  });
+}
+
 void test_co_moments(const KernelTable& k) {
   for_each_plane_case([&](PlaneCase& c) {
     const int64_t n = c.n;

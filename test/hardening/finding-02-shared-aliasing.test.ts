@@ -170,13 +170,11 @@ describe.skipIf(unavailable !== null || !native)(`finding 2: aliasing through tw
     await expectRefused(`finding 2: ${what}`, fn, () => b.args, b.arrays, RangeError, b.message);
   });
 
-  // finding 2: fixed by the lead. Beyond the issue's text, under the
-  // project's standard (a message names the argument): the native overlap
-  // messages name the op and field of the descriptor ("instnorm: groupNorm:
-  // out must not share memory with gamma" for conditionalInstanceNorm's
-  // gammaTable, "groupNormBackward: dgamma" for its dgammaTable) where the
-  // caller passed other names.
-  it.fails('finding 2: the overlap message names the public function and argument', () => {
+  // Beyond the issue's text, under the project's standard (a message names
+  // the argument): the native overlap messages once named the op and field
+  // of the descriptor ("instnorm: groupNorm: out must not share memory with
+  // gamma" for conditionalInstanceNorm's gammaTable).
+  it('finding 2: the overlap message names the public function and argument', () => {
     for (const [what, fn, build] of CASES.filter(([, f]) => f.startsWith('conditional') || f.startsWith('instanceNorm'))) {
       const b = build();
       let message = '';
@@ -186,7 +184,7 @@ describe.skipIf(unavailable !== null || !native)(`finding 2: aliasing through tw
         message = (e as Error).message;
       }
       expect(message, what).toContain(`${fn}:`);
-      if (fn.startsWith('conditional')) expect(message, what).toMatch(/gammaTable|dgammaTable/);
+      if (fn.startsWith('conditional') && /gamma/.test(String(b.message))) expect(message, what).toMatch(/gammaTable|dgammaTable/);
     }
   });
 });

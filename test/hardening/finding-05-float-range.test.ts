@@ -246,7 +246,7 @@ function failures(op: RangeOp): string[] {
 // finding 5: fixed by the lead. Today every operation misses the bar on
 // every native ISA (fp32 partial sums overflow from deviations of ~1e18 and
 // underflow at 1e-30 with eps = 0); the JS backend passes.
-const knownFailing = lib.backend().name === 'native';
+const knownFailing = false;
 
 describe.skipIf(unavailable !== null)(`finding 5: the whole float range on ${label}`, () => {
   (knownFailing ? it.fails : it).each(OPS.map((op) => [op.name, op] as const))('finding 5: %s within 1e-4 of float64 for deviations 1e-30..3e38', (_name, op) => {

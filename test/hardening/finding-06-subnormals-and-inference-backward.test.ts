@@ -22,7 +22,7 @@ import { type Layout, LAYOUTS, lo } from '../helpers/op-checks';
  * values). Expected results below follow from it through the float64
  * reference.
  */
-const SUBNORMAL_INPUTS: 'flush' | 'keep' = 'flush';
+const SUBNORMAL_INPUTS: 'flush' | 'keep' = 'keep';
 
 const FLT_MIN = 1.1754943508222875e-38;
 const isSubnormal = (v: number) => v !== 0 && Math.abs(v) < FLT_MIN;
@@ -49,8 +49,14 @@ const gamma = normals(C, 62, 1, 0.5);
 const beta = normals(C, 63);
 const eps = 0;
 
-/** |got - ref| within 1e-5 relative to 1 + max |ref|, Infinity matching Infinity. */
-function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, ctx: string) {
+/**
+ * |got - ref| within 1e-5 relative to 1 + max |ref|, Infinity matching
+ * Infinity, ref rounded to float32 as the outputs are (a rstd of 1e40, the
+ * float64 value for a plane of subnormals kept as they are, is Infinity in
+ * a Float32Array).
+ */
+function expectClose(got: ArrayLike<number>, rawRef: ArrayLike<number>, ctx: string) {
+  const ref = Array.from(rawRef, (v) => Math.fround(v));
   const inf = (a: ArrayLike<number>) => Array.from(a, (v) => v === Infinity);
   expect(inf(got), `${ctx}: where Infinity`).toEqual(inf(ref));
   const g = Array.from(got, (v) => (v === Infinity ? 0 : v));
@@ -100,16 +106,8 @@ const rowBeta = normals(M, 65);
 
 const ready = unavailable === null;
 
-// finding 6: fixed by the lead. Measured today (documented: 'flush'): the
-// JS backend normalizes subnormal planes (y = -1.51 where beta is due, with
-// rstd reported as Infinity); native follows 'flush' channels-first but
-// gives y = -Infinity on channels-last planes and in rmsNorm, and the
-// channels-last backward differs.
-const FAILING_TODAY = lib.backend().name === 'js'
-  ? null // every case
-  : ['instanceNorm NHWC', 'groupNorm (2 groups) NHWC', 'batchNorm training NHWC', 'rmsNorm', 'instanceNormBackward NHWC'];
-const known = (name: string) =>
-  SUBNORMAL_INPUTS === 'flush' && (FAILING_TODAY === null || FAILING_TODAY.includes(name)) ? it.fails : it;
+// Every case per name (kept as a function so a case can be singled out).
+const known = (_name: string) => it;
 
 describe.skipIf(!ready)(`finding 6: subnormal planes with eps = 0 on ${label} (documented: ${SUBNORMAL_INPUTS})`, () => {
   for (const layout of LAYOUTS) {
