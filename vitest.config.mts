@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import { defineConfig } from 'vitest/config';
 
@@ -11,7 +12,9 @@ import { defineConfig } from 'vitest/config';
 const kernelSuites = [
   'test/ops/**/*.test.ts', 'test/concurrency/**/*.test.ts', 'test/conformance/**/*.test.ts', 'test/hardening/**/*.test.ts',
 ];
-const isas = process.arch === 'arm64' ? ['scalar', 'neon'] : process.arch === 'x64' ? ['scalar', 'avx2', 'avx512'] : ['scalar'];
+// This architecture's ISAs, from the one ISA list (native/kernels/isas.def).
+const buildConfig = createRequire(import.meta.url)('./native/build-config.js');
+const isas: string[] = buildConfig.isasFor(process.arch).map((isa: { name: string }) => isa.name);
 
 export default defineConfig({
   test: {

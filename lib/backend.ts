@@ -25,7 +25,11 @@ import {
 /** The environment variables read (a plain record, so the types need no @types/node). */
 type Environment = Record<string, string | undefined>;
 
-export type IsaName = 'avx512' | 'avx2' | 'neon' | 'scalar';
+/**
+ * An ISA of the native kernels: a name from native/kernels/isas.def
+ * ('scalar', 'avx2', 'avx512' on x64; 'scalar', 'neon' on arm64).
+ */
+export type IsaName = string;
 
 export interface BackendInfo {
   name: 'native' | 'js';
@@ -34,13 +38,6 @@ export interface BackendInfo {
   /** Why the JS backend is in use (only for name === 'js'). */
   reason?: string;
 }
-
-/** Per architecture, weakest first: a cap allows that ISA and those before it. */
-const ISA_ORDER: Record<string, readonly IsaName[]> = {
-  x64: ['scalar', 'avx2', 'avx512'],
-  arm64: ['scalar', 'neon'],
-};
-const ALL_ISAS: readonly IsaName[] = ['scalar', 'avx2', 'avx512', 'neon'];
 
 export interface Backend {
   ops: OpRunner;
@@ -88,24 +85,13 @@ export function fallbackWarning(attempts: readonly LoadAttempt[]): string {
   ].join('\n');
 }
 
-/** Applies INSTNORM_ISA to a loaded addon; returns the ISA in use. */
+/**
+ * Applies INSTNORM_ISA to a loaded addon; returns the ISA in use. The
+ * names, their order and what the cap means live in C++ with the ISA list
+ * (native/kernels/isas.def, select_table()).
+ */
 export function capIsa(addon: NativeAddon, cap: string | undefined): IsaName {
-  if (cap === undefined || cap === '') return addon.isa() as IsaName;
-  const order = ISA_ORDER[process.arch] ?? ['scalar'];
-  if (!ALL_ISAS.includes(cap as IsaName)) {
-    throw new Error(`instnorm: INSTNORM_ISA=${cap} is not an ISA name (expected one of ${ALL_ISAS.join(', ')})`);
-  }
-  const rank = order.indexOf(cap as IsaName);
-  if (rank < 0) {
-    throw new Error(
-      `instnorm: INSTNORM_ISA=${cap} does not exist on this CPU architecture (${process.arch}: ${order.join(', ')})`,
-    );
-  }
-  // Best supported ISA at or below the cap (the scalar path always exists).
-  for (const isa of addon.isas() as IsaName[]) {
-    if (order.indexOf(isa) <= rank && addon.setIsa(isa)) return isa;
-  }
-  throw new Error('instnorm: the addon reports no usable ISA'); // unreachable: scalar is always there
+  return cap === undefined || cap === '' ? addon.isa() : addon.capIsa(cap);
 }
 
 export const MAX_THREADS = 1024;

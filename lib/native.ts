@@ -17,6 +17,8 @@ export interface NativeAddon {
   isas(): string[];
   isa(): string;
   setIsa(name: string): boolean;
+  /** Applies an INSTNORM_ISA cap (native/kernels/dispatch.h select_table); throws for a bad name. */
+  capIsa(cap: string): string;
 }
 
 interface OpEntry {

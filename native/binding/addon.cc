@@ -31,7 +31,8 @@ class Addon : public Napi::Addon<Addon> {
     table_ = tables[0];
     ops_ = ops::registered_ops(&n_ops_);
     DefineAddon(exports, {InstanceMethod("isas", &Addon::Isas), InstanceMethod("isa", &Addon::Isa),
-                          InstanceMethod("setIsa", &Addon::SetIsa), InstanceMethod("threads", &Addon::Threads),
+                          InstanceMethod("setIsa", &Addon::SetIsa),
+                          InstanceMethod("capIsa", &Addon::CapIsa), InstanceMethod("threads", &Addon::Threads),
                           InstanceMethod("setThreads", &Addon::SetThreads), InstanceMethod("ops", &Addon::Ops),
                           InstanceMethod("runAsync", &Addon::RunAsync)});
     // run() is the per-call hot path: a plain N-API callback (no wrapper
@@ -62,6 +63,24 @@ class Addon : public Napi::Addon<Addon> {
     const kernels::KernelTable* t = kernels::find_table(info[0].As<Napi::String>().Utf8Value().c_str());
     if (t) table_ = t;
     return Napi::Boolean::New(info.Env(), t != nullptr);
+  }
+
+  // capIsa(INSTNORM_ISA): the best supported ISA at or below the cap,
+  // now in use; a name that is not an ISA, or not one of this
+  // architecture's, is an Error saying which names there are.
+  Napi::Value CapIsa(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsString()) {
+      Napi::TypeError::New(info.Env(), "isa must be a string").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    std::string error;
+    const kernels::KernelTable* t = kernels::select_table(info[0].As<Napi::String>().Utf8Value().c_str(), &error);
+    if (!t) {
+      Napi::Error::New(info.Env(), "instnorm: " + error).ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    table_ = t;
+    return Napi::String::New(info.Env(), t->isa);
   }
 
   Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), threads_); }
