@@ -93,7 +93,7 @@ export function asyncOf<A extends unknown[], K extends OpName, R>(
     // not rest on this check: the native backend copies every non-shared
     // buffer, see async_call.h.)
     const arrays = Object.entries(c.desc).filter(([, v]) => ArrayBuffer.isView(v)) as [string, Float32Array][];
-    fixedLength(fn, arrays.map(([, v]) => v), arrays.map(([k]) => k));
+    fixedLength(fn, arrays.map(([, v]) => v), arrays.map(([k]) => publicName(k, c.names)));
     try {
       await active.ops.runAsync(c.op, c.desc, c.fresh);
     } catch (e) {

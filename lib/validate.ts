@@ -60,17 +60,25 @@ export interface PlaneShape {
   numel: number;
 }
 
+/** The largest rank a shape may have (PyTorch's limit is 64 too). */
+export const MAX_RANK = 64;
+
 /** Dims of a shape, each read once (a getter cannot change it between check and use). */
 export function dimsOf(shape: unknown, name: string, minRank: number, form: string): number[] {
   if (!Array.isArray(shape)) {
     throw new TypeError(`${name} must be an array ${form} of positive integers, got ${describe(shape)}`);
   }
-  if (shape.length < minRank) {
-    throw new RangeError(`${name} must have rank >= ${minRank} (${form}), got rank ${shape.length}`);
+  // The length is read once (a Proxy could make it grow while we loop).
+  const rank: unknown = shape.length;
+  if (typeof rank !== 'number' || !Number.isSafeInteger(rank) || rank > MAX_RANK) {
+    throw new RangeError(`${name} must have rank <= ${MAX_RANK} (${form}), got rank ${String(rank)}`);
+  }
+  if (rank < minRank) {
+    throw new RangeError(`${name} must have rank >= ${minRank} (${form}), got rank ${rank}`);
   }
   const dims: number[] = [];
   let numel = 1;
-  for (let i = 0; i < shape.length; i++) {
+  for (let i = 0; i < rank; i++) {
     const d: unknown = shape[i];
     if (typeof d !== 'number') {
       throw new TypeError(`${name}[${i}] must be a number, got ${describe(d)}`);

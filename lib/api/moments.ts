@@ -5,6 +5,7 @@
  * worker threads, processes or machines with any transport and fed to
  * batchNorm({ stats }) (a synchronised batch norm).
  */
+import { types } from 'node:util';
 import { Outputs, asyncOf, syncOf, type Call } from '../call';
 import { MomentsOver as Over } from '../descriptors';
 import { mergeInto } from '../js/stats';
@@ -83,7 +84,7 @@ function momentsArg(v: unknown, name: string): Moments {
   if (typeof v !== 'object' || v === null) throw new TypeError(`${name} must be a { count, mean, m2 } object, got ${describe(v)}`);
   const o = v as Record<string, unknown>;
   const count = o.count;
-  const n = ArrayBuffer.isView(count) ? lengthOfArray(count) : -1;
+  const n = types.isFloat64Array(count) ? lengthOfArray(count) : -1;
   const c = float64(count, `${name}.count`, n, 'its own length');
   return { count: c, mean: float64(o.mean, `${name}.mean`, n, `${name}.count.length`), m2: float64(o.m2, `${name}.m2`, n, `${name}.count.length`) };
 }

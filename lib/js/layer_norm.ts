@@ -69,8 +69,8 @@ export function layerNormBackward(d: LayerNormBackwardDesc): void {
     const r = rstdIn ? rstdIn[row] : rstdOf(Math.max(0, sdd - (sd * sd) / L), L, eps);
     if (isInfinite(r)) {
       for (let i = 0; i < L; i++) {
+        accB[i] += dy[o + i]; // (before dx, which may be dy)
         dx[o + i] = 0;
-        accB[i] += dy[o + i];
       }
       continue;
     }

@@ -24,7 +24,7 @@ class FieldNames final : public ops::FieldVisitor {
     names.emplace_back(n);
   }
   void out(const char* n, double*&, int64_t, ops::Need) override { names.emplace_back(n); }
-  void inout(const char* n, float*&, int64_t, ops::Need) override { names.emplace_back(n); }
+  void inout(const char* n, float*&, int64_t, ops::Need, bool) override { names.emplace_back(n); }
 };
 
 }  // namespace binding

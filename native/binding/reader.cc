@@ -112,8 +112,8 @@ void ArgReader::out(const char* name, float*& p, int64_t len, ops::Need need,
 void ArgReader::out(const char* name, double*& p, int64_t len, ops::Need need) {
   array(name, p, napi_float64_array, "Float64Array", len, need, false, true, {});
 }
-void ArgReader::inout(const char* name, float*& p, int64_t len, ops::Need need) {
-  array(name, p, napi_float32_array, "Float32Array", len, need, true, true, {});
+void ArgReader::inout(const char* name, float*& p, int64_t len, ops::Need need, bool written) {
+  array(name, p, napi_float32_array, "Float32Array", len, need, true, written, {});
 }
 
 namespace {

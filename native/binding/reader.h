@@ -50,7 +50,7 @@ class ArgReader final : public ops::FieldVisitor {
   void out(const char* name, float*& p, int64_t len, ops::Need need,
            std::initializer_list<const char*> may_equal) override;
   void out(const char* name, double*& p, int64_t len, ops::Need need) override;
-  void inout(const char* name, float*& p, int64_t len, ops::Need need) override;
+  void inout(const char* name, float*& p, int64_t len, ops::Need need, bool written) override;
 
   // After the fields: the descriptor's own check (nullptr or a message),
   // then the overlap check. False when a JS error is pending.

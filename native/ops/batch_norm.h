@@ -54,8 +54,8 @@ struct BatchNormForward : BatchShape {
     v.in("beta", beta, c, Need::kOptional);
     v.in("statsMean", stats_mean, c, have_stats ? Need::kRequired : Need::kOptional);
     v.in("statsVar", stats_var, c, have_stats ? Need::kRequired : Need::kOptional);
-    v.inout("runningMean", running_mean, c, Need::kOptional);
-    v.inout("runningVar", running_var, c, Need::kOptional);
+    v.inout("runningMean", running_mean, c, Need::kOptional, training);
+    v.inout("runningVar", running_var, c, Need::kOptional, training);
     v.out("mean", mean, c, Need::kOptional);
     v.out("rstd", rstd, c, Need::kOptional);
   }

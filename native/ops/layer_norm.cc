@@ -43,8 +43,8 @@ void exact_row_backward(const LayerNormBackward& a, int64_t r, const float* g, f
   const double rstd = a.rstd ? static_cast<double>(a.rstd[r]) : rstd_of(mo.m2, mo.count, a.eps);
   if (std::isinf(rstd)) {  // constant row, eps = 0: no normalization gradient
     for (int64_t i = 0; i < len; ++i) {
+      db[i] += dy[i];  // (before dx, which may be dy)
       dx[i] = 0.0f;
-      db[i] += dy[i];
     }
     return;
   }
@@ -57,10 +57,10 @@ void exact_row_backward(const LayerNormBackward& a, int64_t r, const float* g, f
   }
   const double n = static_cast<double>(len);
   for (int64_t i = 0; i < len; ++i) {
-    const double xh = (x[i] - mo.mean) * scale;
-    dx[i] = static_cast<float>(rstd * (static_cast<double>(g[i]) * dy[i] - sg / n - xh * sgx / n));
-    dg[i] += static_cast<float>(dy[i] * xh);
-    db[i] += dy[i];
+    const double xh = (x[i] - mo.mean) * scale, v = dy[i];  // (read before dx, which may be dy or x)
+    dg[i] += static_cast<float>(v * xh);
+    db[i] += static_cast<float>(v);
+    dx[i] = static_cast<float>(rstd * (static_cast<double>(g[i]) * v - sg / n - xh * sgx / n));
   }
 }
 

@@ -53,8 +53,9 @@ class FieldVisitor {
   virtual void out(const char* name, float*& p, int64_t len, Need need,
                    std::initializer_list<const char*> may_equal = {}) = 0;
   virtual void out(const char* name, double*& p, int64_t len, Need need) = 0;
-  // Read, then written (e.g. running statistics): an output for aliasing.
-  virtual void inout(const char* name, float*& p, int64_t len, Need need) = 0;
+  // Read, then written when `written` (running statistics in training): an
+  // output for aliasing and for async copies only when written.
+  virtual void inout(const char* name, float*& p, int64_t len, Need need, bool written) = 0;
 
  protected:
   ~FieldVisitor() = default;

@@ -74,9 +74,9 @@ void exact_rms_row(const float* dy, const float* x, const float* g, float* dx, i
   for (int64_t i = 0; i < len; ++i) q += static_cast<double>(g[i]) * dy[i] * (x[i] * scale);
   const double k = q / static_cast<double>(len);
   for (int64_t i = 0; i < len; ++i) {
-    const double xh = x[i] * scale;
-    dx[i] = static_cast<float>(r * (static_cast<double>(g[i]) * dy[i] - xh * k));
-    dg[i] += static_cast<float>(dy[i] * xh);
+    const double xh = x[i] * scale, v = dy[i];  // (read before dx, which may be dy or x)
+    dg[i] += static_cast<float>(v * xh);
+    dx[i] = static_cast<float>(r * (static_cast<double>(g[i]) * v - xh * k));
   }
 }
 
