@@ -73,6 +73,31 @@ struct Timings {
 void bench_moments(const KernelTable& k, Data& d, Timings& t) {
   t.time("moments", [&] { for (int64_t p = 0; p < d.C; ++p) k.moments(d.x.data() + p * d.M, d.M); });
 }
+// The fused kernels: plane p's apply along plane p+1's statistics (the
+// pair of plain kernels this replaces is moments + affine, above).
+void bench_affine_moments(const KernelTable& k, Data& d, Timings& t) {
+  for (const bool stream : {false, true}) {
+    t.time(stream ? "affine_moments.stream" : "affine_moments", [&] {
+      k.moments(d.x.data(), d.M);
+      for (int64_t p = 0; p < d.C; ++p) {
+        const int64_t o = p * d.M, next = p + 1 < d.C ? o + d.M : o;
+        k.affine_moments(d.x.data() + o, d.y.data() + o, d.M, 3.f, 1.f, 0.f, stream, d.x.data() + next, d.M);
+      }
+    });
+  }
+}
+void bench_backward_apply_co_moments(const KernelTable& k, Data& d, Timings& t) {
+  for (const bool stream : {false, true}) {
+    t.time(stream ? "backward_apply_co_moments.stream" : "backward_apply_co_moments", [&] {
+      k.co_moments(d.dy.data(), d.x.data(), d.M);
+      for (int64_t p = 0; p < d.C; ++p) {
+        const int64_t o = p * d.M, next = p + 1 < d.C ? o + d.M : o;
+        k.backward_apply_co_moments(d.dy.data() + o, d.x.data() + o, d.dx.data() + o, d.M, 0.f, 3.f, 1.f, 0.5f, 0.1f,
+                                    stream, d.dy.data() + next, d.x.data() + next, d.M);
+      }
+    });
+  }
+}
 void bench_moments_f64(const KernelTable& k, Data& d, Timings& t) {
   t.time("moments_f64", [&] { for (int64_t p = 0; p < d.C; ++p) k.moments_f64(d.x.data() + p * d.M, d.M); });
 }

@@ -16,9 +16,10 @@ constexpr int kExactLanes = 8;
 
 // kExactLanes doubles: GCC/Clang vectors (lane-wise IEEE arithmetic, so
 // the same bits as scalar code, in as many registers as the ISA needs), or
-// a plain array where vector extensions do not exist (MSVC).
-#if defined(__GNUC__)
-// Two halves of 4: the widening conversion of 4 floats is one instruction
+// plain arrays (MSVC, x86 without AVX).
+#if defined(__GNUC__) && (defined(__AVX__) || !(defined(__x86_64__) || defined(__i386__)))
+// Two halves of 4 (on x86 only with AVX: without it GCC gives 32-byte
+// vectors another ABI, and the plain arrays below vectorize as well for SSE2).: the widening conversion of 4 floats is one instruction
 // from AVX on (two on SSE2 and NEON); GCC lowers a conversion to 8 doubles
 // element by element where the ISA has no 512-bit registers.
 typedef float Floats4 __attribute__((vector_size(16), aligned(4)));

@@ -16,11 +16,20 @@ namespace instnorm {
 namespace kernels {
 namespace {
 
+// Work a statistics loop carries along, one step per step of its own (the
+// fused kernels at the end of this file): none, for the plain kernels.
+struct NoSide {
+  void step() {}
+};
+
 // sum(x - p) and sum((x - p)^2) over x[0..n). Tail lanes are filled with p,
 // so they contribute exactly zero. Four vectors per step keep eight
 // independent add chains in flight (the loop is latency-bound otherwise).
+// `side` steps once per step of four vectors: it changes no arithmetic of
+// the sums, so results are the same bits with or without it.
+template <class Side = NoSide>
 inline void block_centered(const float* x, int64_t n, float p, double* sd,
-                           double* sdd) {
+                           double* sdd, Side&& side = Side()) {
   const V pv = V::set1(p);
   V a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
   V q0 = V::zero(), q1 = V::zero(), q2 = V::zero(), q3 = V::zero();
@@ -38,6 +47,7 @@ inline void block_centered(const float* x, int64_t n, float p, double* sd,
     q1 = fmadd(d1, d1, q1);
     q2 = fmadd(d2, d2, q2);
     q3 = fmadd(d3, d3, q3);
+    side.step();
   }
   for (; i + W <= n; i += W) {
     const V d0 = V::load(x + i) - pv;
@@ -68,7 +78,8 @@ inline float first_pivot(const float* x, int64_t n) {
   return static_cast<float>(V::load_partial(x, r, 0.0f).sum() / r);
 }
 
-Moments moments(const float* x, int64_t n) {
+template <class Side = NoSide>
+Moments moments_with(const float* x, int64_t n, Side&& side = Side()) {
   Moments acc{0.0, 0.0, 0.0};
   float pivot = first_pivot(x, n);
   for (int64_t start = 0; start < n; start += kStatBlock) {
@@ -76,7 +87,7 @@ Moments moments(const float* x, int64_t n) {
     const float* xb = x + start;
     const double cnt = static_cast<double>(len);
     double sd, sdd;
-    block_centered(xb, len, pivot, &sd, &sdd);
+    block_centered(xb, len, pivot, &sd, &sdd, side);
     double bmean = static_cast<double>(pivot) + sd / cnt;
     double bm2 = sdd - sd * sd / cnt;
     // (Written so that NaN or an overflowed sum, inf, also takes the redo.)
@@ -98,6 +109,8 @@ Moments moments(const float* x, int64_t n) {
   return acc;
 }
 
+Moments moments(const float* x, int64_t n) { return moments_with(x, n); }
+
 void affine(const float* x, float* y, int64_t n, float sub, float scale,
             float shift, bool stream) {
   const V s = V::set1(sub), a = V::set1(scale), b = V::set1(shift);
@@ -112,8 +125,9 @@ struct CoSums {
   double sd, sg, sdd, sgg, sgd;
 };
 
+template <class Side = NoSide>
 inline CoSums block_co_centered(const float* gb, const float* xb, int64_t len,
-                                float px, float pg) {
+                                float px, float pg, Side&& side = Side()) {
   const V pxv = V::set1(px), pgv = V::set1(pg);
   // Two vectors per step: ten independent accumulation chains.
   V ad0 = V::zero(), ag0 = V::zero(), qd0 = V::zero(), qg0 = V::zero(), cg0 = V::zero();
@@ -132,6 +146,7 @@ inline CoSums block_co_centered(const float* gb, const float* xb, int64_t len,
     qg1 = fmadd(g1, g1, qg1);
     cg0 = fmadd(g0, d0, cg0);
     cg1 = fmadd(g1, d1, cg1);
+    side.step();
   }
   if (i + W <= len) {
     const V d0 = V::load(xb + i) - pxv, g0 = V::load(gb + i) - pgv;
@@ -160,13 +175,14 @@ inline CoSums block_co_centered(const float* gb, const float* xb, int64_t len,
 // from the previous block, redone around the block's own means when either
 // mean is further than one standard deviation from its pivot. The
 // co-moment then carries at most ~2x the rounding of a centred sum.
-CoMoments co_moments(const float* dy, const float* x, int64_t n) {
+template <class Side = NoSide>
+CoMoments co_moments_with(const float* dy, const float* x, int64_t n, Side&& side = Side()) {
   CoMoments acc{0.0, 0.0, 0.0, 0.0, 0.0};
   float px = first_pivot(x, n), pg = first_pivot(dy, n);
   for (int64_t start = 0; start < n; start += kStatBlock) {
     const int64_t len = min_i64(kStatBlock, n - start);
     const double cnt = static_cast<double>(len);
-    CoSums s = block_co_centered(dy + start, x + start, len, px, pg);
+    CoSums s = block_co_centered(dy + start, x + start, len, px, pg, side);
     double m2x = s.sdd - s.sd * s.sd / cnt;
     double m2g = s.sgg - s.sg * s.sg / cnt;
     if (!(s.sd * s.sd <= m2x * cnt) || !(s.sg * s.sg <= m2g * cnt)) {
@@ -190,6 +206,8 @@ CoMoments co_moments(const float* dy, const float* x, int64_t n) {
   return acc;
 }
 
+CoMoments co_moments(const float* dy, const float* x, int64_t n) { return co_moments_with(dy, x, n); }
+
 void backward_apply(const float* dy, const float* x, float* dx, int64_t n,
                     float dy_sub, float x_sub, float a, float b, float c,
                     bool stream) {
@@ -205,6 +223,94 @@ void backward_apply(const float* dy, const float* x, float* dx, int64_t n,
         const V d = V::load_partial(x + i, r, x_sub) - xs;
         return fmadd(av, g, fmadd(bv, d, cv));
       });
+}
+
+// ---- Fused: one plane's apply pass carried by the next plane's statistics ----
+// A plane-by-plane op reads each plane twice (statistics, then the apply
+// from cache) and writes it once: run one after the other, the statistics
+// pass only reads and the apply pass mostly writes, and a single core keeps
+// few of its memory requests in flight in each. Carrying plane k's apply
+// along plane k+1's statistics loop keeps reads and writes in flight
+// together. The statistics are the same bits as moments() / co_moments()
+// of the next plane alone (the side work touches none of their arithmetic).
+
+// The apply y = f(i) over [0, n) as side work: a chunk per step of the
+// statistics loop (alignment head first when streaming), the rest at finish().
+template <int kStep, class F, class FTail>
+struct ApplySide {
+  float* out;
+  int64_t n, i = 0;
+  bool nt;
+  F f;
+  FTail f_tail;
+  ApplySide(float* o, int64_t len, bool stream, F fn, FTail tail) : out(o), n(len), nt(false), f(fn), f_tail(tail) {
+    constexpr uintptr_t kAlign = sizeof(float) * W;
+    const uintptr_t mis = reinterpret_cast<uintptr_t>(out) % kAlign;
+    if (stream && mis % sizeof(float) == 0) {
+      int64_t head = mis ? static_cast<int64_t>((kAlign - mis) / sizeof(float)) : 0;
+      if (head > n) head = n;
+      if (head > 0) f_tail(0, static_cast<int>(head)).store_partial(out, static_cast<int>(head));
+      i = head;
+      nt = true;
+    }
+  }
+  void step() {
+    if (i + kStep * W > n) return;
+    for (int k = 0; k < kStep; ++k) {
+      const V r = f(i + k * W);
+      if (nt) {
+        r.stream(out + i + k * W);
+      } else {
+        r.store(out + i + k * W);
+      }
+    }
+    i += kStep * W;
+  }
+  void finish() {
+    for (; i + W <= n; i += W) {
+      if (nt) {
+        f(i).stream(out + i);
+      } else {
+        f(i).store(out + i);
+      }
+    }
+    if (i < n) f_tail(i, static_cast<int>(n - i)).store_partial(out + i, static_cast<int>(n - i));
+    if (nt) V::fence();
+  }
+};
+
+template <int kStep, class F, class FTail>
+ApplySide<kStep, F, FTail> apply_side(float* out, int64_t n, bool stream, F f, FTail tail) {
+  return ApplySide<kStep, F, FTail>(out, n, stream, f, tail);
+}
+
+Moments affine_moments(const float* x, float* y, int64_t n, float sub, float scale, float shift, bool stream,
+                       const float* next, int64_t n_next) {
+  const V s = V::set1(sub), a = V::set1(scale), b = V::set1(shift);
+  auto side = apply_side<4>(
+      y, n, stream, [&](int64_t i) { return fmadd(V::load(x + i) - s, a, b); },
+      [&](int64_t i, int r) { return fmadd(V::load_partial(x + i, r, sub) - s, a, b); });
+  const Moments m = moments_with(next, n_next, side);
+  side.finish();
+  return m;
+}
+
+CoMoments backward_apply_co_moments(const float* dy, const float* x, float* dx, int64_t n, float dy_sub,
+                                    float x_sub, float a, float b, float c, bool stream, const float* dy_next,
+                                    const float* x_next, int64_t n_next) {
+  const V gs = V::set1(dy_sub), xs = V::set1(x_sub);
+  const V av = V::set1(a), bv = V::set1(b), cv = V::set1(c);
+  auto side = apply_side<2>(
+      dx, n, stream,
+      [&](int64_t i) { return fmadd(av, V::load(dy + i) - gs, fmadd(bv, V::load(x + i) - xs, cv)); },
+      [&](int64_t i, int r) {
+        const V g = V::load_partial(dy + i, r, dy_sub) - gs;
+        const V d = V::load_partial(x + i, r, x_sub) - xs;
+        return fmadd(av, g, fmadd(bv, d, cv));
+      });
+  const CoMoments m = co_moments_with(dy_next, x_next, n_next, side);
+  side.finish();
+  return m;
 }
 
 }  // namespace

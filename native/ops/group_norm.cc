@@ -61,6 +61,13 @@ inline bool split_groups(int64_t groups, int64_t len, int threads) {
 constexpr int64_t kBatch = 8;
 constexpr int64_t kSmallGroup = 1024;  // a batch of these stays in L1
 
+// Fused runs per parallel region: a few per thread, so that a thread that
+// finishes early takes another (each run starts with one unfused plane).
+inline int64_t runs_for(int64_t groups, int threads) {
+  const int64_t r = 4 * static_cast<int64_t>(threads);
+  return groups < r ? groups : r;
+}
+
 void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRows& row_of) {
   const kernels::KernelTable& k = ctx.k;
   const int64_t C = a.c, G = a.groups, cpg = C / G, m = a.s;
@@ -103,6 +110,36 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
       count -= seg;
     }
   };
+  // One channel per group (instance norm, conditional IN, AdaIN) on large
+  // planes: groups in runs, each plane's apply carried by the next plane's
+  // statistics (affine_moments), the moments the same bits as alone.
+  const bool fused = cpg == 1 && len > kSmallGroup;
+  auto group_run = [&](int64_t g0, int64_t g1) {
+    Moments mo = plane_moments(k, a.x + g0 * len, len);
+    for (int64_t i = g0; i < g1; ++i) {
+      const bool last = i + 1 == g1;
+      if (exact_group(i, mo)) {
+        if (!last) mo = plane_moments(k, a.x + (i + 1) * len, len);
+        continue;
+      }
+      const Normalizer st = stats_for(i, mo);
+      if (last) {
+        apply_span(i, st, 0, len);
+        break;
+      }
+      float sub, scale, shift;
+      const int64_t idx = row_of(i / G) * C + i % G;
+      fold_affine(st, a.gamma_at(idx), a.beta_at(idx), a.blend, {&sub, &scale, &shift}, 0);
+      const float* x = a.x + i * len;
+      float* y = a.y + i * len;
+      Moments next{0.0, 0.0, 0.0};  // chunk by chunk, as plane_moments() merges
+      for (int64_t j = 0; j * kChunk < len; ++j) {
+        const int64_t o = j * kChunk, n = chunk_len(len, j);
+        next = merge_moments(next, k.affine_moments(x + o, y + o, n, sub, scale, shift, stream, x + len + o, n));
+      }
+      mo = next;
+    }
+  };
   const int64_t batch = len <= kSmallGroup ? kBatch : 1;
   const int64_t batches = (groups + batch - 1) / batch;
   auto group_batch = [&](int64_t b) {
@@ -120,7 +157,12 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
     }
   };
 
-  if (serial(numel, ctx.threads)) {
+  if (fused && serial(numel, ctx.threads)) {
+    group_run(0, groups);
+  } else if (fused && !split_groups(groups, len, ctx.threads)) {
+    const int64_t runs = runs_for(groups, ctx.threads);
+    runtime::parallel_for(ctx.threads, runs, [&](int64_t r) { group_run(r * groups / runs, (r + 1) * groups / runs); });
+  } else if (serial(numel, ctx.threads)) {
     for (int64_t b = 0; b < batches; ++b) group_batch(b);
   } else if (!split_groups(groups, len, ctx.threads)) {
     runtime::parallel_for(ctx.threads, batches, group_batch);
@@ -194,9 +236,36 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
     k.backward_apply(a.dy + off, a.x + off, a.dx + off, count, co.dy_sub[i], co.x_sub[i], co.a[i], co.b[i],
                      co.c[i], stream);
   };
-  // Groups in memory order (small ones in batches, so the scalar work of
-  // several groups overlaps). Parallel over groups, not channels, so a
-  // tensor with few channels still uses every thread.
+  // One channel per group on large planes: as in the forward, runs of
+  // groups, each plane's apply carried by the next plane's statistics
+  // (backward_apply_co_moments, the same bits as co_moments alone).
+  const bool fused = cpg == 1 && len > kSmallGroup;
+  auto group_run = [&](int64_t g0, int64_t g1) {
+    CoMoments cm = plane_co_moments(k, a.dy + g0 * m, a.x + g0 * m, m);
+    GradBlock gb(1);
+    for (int64_t i = g0; i < g1; ++i) {
+      bool exact;
+      fold_groups(i, i + 1, &cm, gb.co, &exact);
+      const bool last = i + 1 == g1;
+      if (exact || last) {
+        if (!exact) apply(i, 0, m, gb.co, 0);
+        if (!last) cm = plane_co_moments(k, a.dy + (i + 1) * m, a.x + (i + 1) * m, m);
+        continue;
+      }
+      const int64_t off = i * m;
+      CoMoments next{0.0, 0.0, 0.0, 0.0, 0.0};  // chunk by chunk, as plane_co_moments() merges
+      for (int64_t j = 0; j * kChunk < m; ++j) {
+        const int64_t o = off + j * kChunk, n = chunk_len(m, j);
+        next = merge_co_moments(next, k.backward_apply_co_moments(a.dy + o, a.x + o, a.dx + o, n, gb.co.dy_sub[0],
+                                                                  gb.co.x_sub[0], gb.co.a[0], gb.co.b[0], gb.co.c[0],
+                                                                  stream, a.dy + o + m, a.x + o + m, n));
+      }
+      cm = next;
+    }
+  };
+  // Otherwise groups in memory order (small ones in batches, so the scalar
+  // work of several groups overlaps). Parallel over groups, not channels,
+  // so a tensor with few channels still uses every thread.
   const int64_t batch = len <= kSmallGroup ? kBatch : 1;
   const int64_t batches = (groups + batch - 1) / batch;
   auto group_batch = [&](int64_t b) {
@@ -212,7 +281,12 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
     }
   };
 
-  if (serial(numel, ctx.threads)) {
+  if (fused && serial(numel, ctx.threads)) {
+    group_run(0, groups);
+  } else if (fused && !split_groups(groups, len, ctx.threads)) {
+    const int64_t runs = runs_for(groups, ctx.threads);
+    runtime::parallel_for(ctx.threads, runs, [&](int64_t r) { group_run(r * groups / runs, (r + 1) * groups / runs); });
+  } else if (serial(numel, ctx.threads)) {
     for (int64_t b = 0; b < batches; ++b) group_batch(b);
   } else if (!split_groups(groups, len, ctx.threads)) {
     runtime::parallel_for(ctx.threads, batches, group_batch);

@@ -21,16 +21,19 @@ inline bool serial(int64_t numel, int threads) {
 }
 
 // Outputs this large are written with non-temporal stores: input and output
-// together no longer fit a typical last-level cache, and streaming skips the
-// read-for-ownership of every output line. Below it, plain stores win (the
-// data is cache-resident). Measured with scripts/bench-kernels.sh on a 32 MiB
-// L3: streaming is 25-30% faster at 16 MiB, 10-20% slower at 4-8 MiB.
-// Small runs never stream: each kernel call ends with a store fence, and
-// partial cache lines at run edges defeat write combining.
-constexpr int64_t kStreamMinBytes = int64_t{16} << 20;
+// together no longer fit the last-level cache, and streaming skips the
+// read-for-ownership of every output line; below it, plain stores win (the
+// data stays cache-resident). The size is half the last-level cache, within
+// [16 MiB, 64 MiB] (policy.cc): measured with the kernel bench, streaming
+// is 25-30% faster from 16 MiB on a 32 MiB-L3 AMD EPYC, and on a Xeon VM
+// reporting a 480 MiB L3 it is 15-30% slower at 16-32 MiB, even at 64 MiB
+// and 30% faster at 128 MiB. Small runs never stream: each kernel call ends
+// with a store fence, and partial cache lines at run edges defeat write
+// combining.
+int64_t stream_min_bytes();
 constexpr int64_t kStreamMinRun = int64_t{1} << 14;
 inline bool streaming(int64_t numel, int64_t run) {
-  return numel * 4 >= kStreamMinBytes && run >= kStreamMinRun;
+  return numel * 4 >= stream_min_bytes() && run >= kStreamMinRun;
 }
 
 // f(t) for t in [0, tasks): on the calling thread for small work, else on

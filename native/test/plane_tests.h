@@ -187,6 +187,58 @@ void test_backward_apply(const KernelTable& k) {
   });
 }
 
+// The fused kernels: the same bits as their two plain kernels, for every
+// pair of sizes (the applied plane and the next one), streamed or not, in
+// place or not.
+void test_affine_moments(const KernelTable& k) {
+  for_each_plane_case([&](PlaneCase& c) {
+    const int64_t n = c.n;
+    for (const int64_t n_next : {n, n / 2 + 1, 2 * n + 3}) {
+      Guarded nb(n_next), ya(n), yb(n);
+      for (int64_t i = 0; i < n_next; ++i) nb.data()[i] = c.g[i % n] * 3.0f + 7.0f;
+      for (int variant = 0; variant < 2; ++variant) {
+        const bool stream = variant & 1;
+        k.affine(c.x, ya.data(), n, 0.25f, 1.5f, -2.0f, stream);
+        const Moments want = k.moments(nb.data(), n_next);
+        const Moments got = k.affine_moments(c.x, yb.data(), n, 0.25f, 1.5f, -2.0f, stream, nb.data(), n_next);
+        const bool same = std::memcmp(ya.data(), yb.data(), n * sizeof(float)) == 0 && got.count == want.count &&
+                          got.mean == want.mean && got.m2 == want.m2;
+        expect(same, k.isa, stream ? "affine_moments.stream.same_bits" : "affine_moments.same_bits", n, got.m2,
+               want.m2);
+      }
+      expect(ya.canaries_intact() && yb.canaries_intact() && nb.canaries_intact(), k.isa,
+             "affine_moments.canaries", n, 0, 0);
+    }
+  });
+}
+
+void test_backward_apply_co_moments(const KernelTable& k) {
+  for_each_plane_case([&](PlaneCase& c) {
+    const int64_t n = c.n;
+    for (const int64_t n_next : {n, n / 2 + 1, 2 * n + 3}) {
+      Guarded gb(n_next), xb(n_next), da(n), db(n);
+      for (int64_t i = 0; i < n_next; ++i) {
+        gb.data()[i] = c.g[i % n] - 1.0f;
+        xb.data()[i] = c.x[(i * 7) % n] * 0.5f;
+      }
+      for (int variant = 0; variant < 2; ++variant) {
+        const bool stream = variant & 1;
+        k.backward_apply(c.g, c.x, da.data(), n, 0.5f, 0.25f, 0.9f, -0.2f, 0.05f, stream);
+        const CoMoments want = k.co_moments(gb.data(), xb.data(), n_next);
+        const CoMoments got = k.backward_apply_co_moments(c.g, c.x, db.data(), n, 0.5f, 0.25f, 0.9f, -0.2f, 0.05f,
+                                                          stream, gb.data(), xb.data(), n_next);
+        const bool same = std::memcmp(da.data(), db.data(), n * sizeof(float)) == 0 && got.count == want.count &&
+                          got.mean_x == want.mean_x && got.mean_dy == want.mean_dy && got.m2_x == want.m2_x &&
+                          got.c_x_dy == want.c_x_dy;
+        expect(same, k.isa, stream ? "backward_apply_co_moments.stream.same_bits" : "backward_apply_co_moments.same_bits",
+               n, got.c_x_dy, want.c_x_dy);
+      }
+      expect(da.canaries_intact() && db.canaries_intact() && gb.canaries_intact() && xb.canaries_intact(), k.isa,
+             "backward_apply_co_moments.canaries", n, 0, 0);
+    }
+  });
+}
+
 }  // namespace
 }  // namespace test
 }  // namespace instnorm
