@@ -9,6 +9,9 @@
 
 namespace instnorm {
 namespace binding {
+namespace {
+constexpr size_t kLine = 64;
+}  // namespace
 
 AsyncCall::AsyncCall(Napi::Env env, const ops::OpEntry& op, std::unique_ptr<unsigned char[]> desc,
                      const ArgReader& r, uint32_t fresh, const kernels::KernelTable* table, int threads)
@@ -37,8 +40,12 @@ bool AsyncCall::Prepare() {
       if (o.copy && o.arg.data == h.arg.data && o.arg.bytes == h.arg.bytes) h.copy = o.copy;
     }
     if (!h.copy) {
-      h.copy = ops::detail::map_pages(static_cast<size_t>(h.arg.bytes));
-      if (!h.copy) return false;
+      // At the caller's offset within a cache line: the kernels align their
+      // loops to the data, so the copy gives the same bits as the original.
+      const size_t shift = reinterpret_cast<uintptr_t>(h.arg.data) % kLine;
+      h.mapped = ops::detail::map_pages(static_cast<size_t>(h.arg.bytes) + kLine);
+      if (!h.mapped) return false;
+      h.copy = static_cast<char*>(h.mapped) + shift;
       h.owns = true;
       if (h.arg.input) std::memcpy(h.copy, h.arg.data, static_cast<size_t>(h.arg.bytes));
     }
@@ -52,7 +59,7 @@ AsyncCall::~AsyncCall() { release(); }
 void AsyncCall::release() {
   for (int i = 0; i < n_held_; ++i) {
     Held& h = held_[i];
-    if (h.owns) ops::detail::unmap_pages(h.copy, static_cast<size_t>(h.arg.bytes));
+    if (h.owns) ops::detail::unmap_pages(h.mapped, static_cast<size_t>(h.arg.bytes) + kLine);
     if (h.ref) napi_delete_reference(Env(), h.ref);
     h = Held{};
   }

@@ -45,7 +45,8 @@ class AsyncCall : public Napi::AsyncWorker {
   struct Held {
     ArrayArg arg;
     napi_ref ref = nullptr;
-    void* copy = nullptr;  // owned when `owns`; may be another Held's copy (in place)
+    void* copy = nullptr;    // may be another Held's copy (in place)
+    void* mapped = nullptr;  // the pages holding `copy`, when `owns`
     bool owns = false;
   };
   void release();

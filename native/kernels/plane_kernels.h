@@ -244,15 +244,11 @@ struct ApplySide {
   F f;
   FTail f_tail;
   ApplySide(float* o, int64_t len, bool stream, F fn, FTail tail) : out(o), n(len), nt(false), f(fn), f_tail(tail) {
-    constexpr uintptr_t kAlign = sizeof(float) * W;
-    const uintptr_t mis = reinterpret_cast<uintptr_t>(out) % kAlign;
-    if (stream && mis % sizeof(float) == 0) {
-      int64_t head = mis ? static_cast<int64_t>((kAlign - mis) / sizeof(float)) : 0;
-      if (head > n) head = n;
-      if (head > 0) f_tail(0, static_cast<int>(head)).store_partial(out, static_cast<int>(head));
-      i = head;
-      nt = true;
-    }
+    // As elementwise(): aligned stores after a head.
+    const int64_t head = stream || n >= 4 * W ? align_head(out, n) : 0;
+    if (head > 0) f_tail(0, static_cast<int>(head)).store_partial(out, static_cast<int>(head));
+    i = head;
+    nt = stream && reinterpret_cast<uintptr_t>(out + i) % (sizeof(float) * W) == 0;
   }
   void step() {
     if (i + kStep * W > n) return;
