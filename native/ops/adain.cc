@@ -59,7 +59,9 @@ struct StyleAffine {
     content_eps = a.unbiased ? a.eps * ((m - 1.0) / m) : a.eps;  // (no overflow at eps near the float64 max)
     for (int64_t u = 0; u < su; ++u) {
       // Outside the float32 kernels' range: the statistics again, exactly.
-      const Moments m2 = needs_exact(mo[u].m2, mo[u].count) ? exact_moments(style, StyleRun(a, u).runs) : mo[u];
+      const bool exact =
+          needs_exact(mo[u].m2, mo[u].count, mo[u].mean, [&] { return all_zero(style, StyleRun(a, u).runs); });
+      const Moments m2 = exact ? exact_moments(style, StyleRun(a, u).runs) : mo[u];
       mean()[u] = m2.mean;
       sigma(su)[u] = std::sqrt(m2.m2 / div + a.eps);
     }

@@ -91,7 +91,9 @@ void batch_norm_forward(const Context& ctx, const BatchNormForward& a) {
       Moments acc{0.0, 0.0, 0.0};
       for (int64_t i = 0; i < a.n; ++i) acc = merge_moments(acc, mo[i * C + j]);
       // Outside the float32 kernels' range: the statistics again, exactly.
-      if (needs_exact(acc.m2, acc.count)) acc = exact_moments(a.x, ChannelRuns(a, j).runs);
+      if (needs_exact(acc.m2, acc.count, acc.mean, [&] { return all_zero(a.x, ChannelRuns(a, j).runs); })) {
+        acc = exact_moments(a.x, ChannelRuns(a, j).runs);
+      }
       mean[j] = acc.mean;
       var[j] = acc.m2 / acc.count;
     }
@@ -105,8 +107,11 @@ void batch_norm_forward(const Context& ctx, const BatchNormForward& a) {
   // A channel whose variance puts its coefficients outside the float range
   // is normalized in double, on a copy taken before the (maybe in-place)
   // apply pass, and written over that pass's output.
+  // (A variance of exactly 0 is a constant channel: no coefficient leaves
+  // the float range there.)
+  auto exact_channel = [&](int64_t j) { return var[j] != 0.0 && needs_exact(var[j], 1.0); };
   int64_t n_exact = 0;
-  for (int64_t j = 0; j < C; ++j) n_exact += needs_exact(var[j], 1.0);
+  for (int64_t j = 0; j < C; ++j) n_exact += exact_channel(j);
   Gathered ex(n_exact, a.n, a.s, 1);
   Scratch<int64_t> ex_channel(n_exact);
   const UnitCoef uc(sh.units(), 3);
@@ -119,7 +124,7 @@ void batch_norm_forward(const Context& ctx, const BatchNormForward& a) {
     const double g = a.gamma ? a.gamma[j] : 1.0, b = a.beta ? a.beta[j] : 0.0;
     // Only the data's own statistics mean "constant data" at variance 0.
     const bool constant = own && var[j] == 0.0;
-    if (needs_exact(var[j], 1.0)) {
+    if (exact_channel(j)) {
       ex.gather(k, 0, a.x, ChannelRuns(a, j).runs);
       exact_forward(ex.copy(k, 0), ex.copy(k, 0), ex.local(ex.local_bases()), mean[j], r, constant,
                     [&](int64_t) { return g; }, [&](int64_t) { return b; }, 0.0);
@@ -162,7 +167,8 @@ void batch_norm_backward(const Context& ctx, const BatchNormBackward& a) {
   auto exact_channel = [&](int64_t j) {
     const Moments gm = group_x_moments(&ch[j], 1);
     const double r = rstd_of_channel(j);
-    return needs_exact(gm.m2, gm.count) || (r >= 0.0 && rstd_needs_exact(r));
+    return needs_exact(gm.m2, gm.count, gm.mean, [&] { return all_zero(a.x, ChannelRuns(a, j).runs); }) ||
+           (r >= 0.0 && rstd_needs_exact(r));
   };
   int64_t n_exact = 0;
   for (int64_t j = 0; j < C; ++j) n_exact += exact_channel(j);

@@ -36,6 +36,25 @@ inline bool needs_exact(double m2, double count) {
   return var < 0x1p-112 || var > 0x1p112;
 }
 
+// needs_exact() for a group whose float32 statistics say M2 = 0: the group
+// is constant, and stays on the float32 path, when its mean is not tiny
+// (every deviation then squares to at least the smallest subnormal, so
+// M2 = 0 means equal values) or when every element is zero, the common
+// case of zero padding (`all_zero()` checks, only then); values too small
+// to square (deviations under 2^-74) go to the exact path.
+template <class AllZero>
+inline bool needs_exact(double m2, double count, double mean, AllZero all_zero) {
+  if (m2 == 0.0) return !(std::fabs(mean) >= 0x1p-48 || all_zero());
+  return needs_exact(m2, count);
+}
+
+// Whether every element of the runs (or of x[0..n)) is +-0.
+bool all_zero(const float* x, const Runs& r);
+inline bool all_zero(const float* x, int64_t n) {
+  const int64_t base = 0;
+  return all_zero(x, Runs{&base, 1, 1, n});
+}
+
 // A saved rstd the float32 backward coefficients cannot carry (b ~ r^2).
 inline bool rstd_needs_exact(double r) { return !(r * r >= 0x1p-112 && r * r <= 0x1p112); }
 

@@ -82,7 +82,7 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
   // A group outside the float32 kernels' range (exact.h) is normalized
   // here in double, whole; true when that was the case.
   auto exact_group = [&](int64_t grp, const Moments& mo) {
-    if (!needs_exact(mo.m2, mo.count)) return false;
+    if (!needs_exact(mo.m2, mo.count, mo.mean, [&] { return all_zero(a.x + grp * len, len); })) return false;
     Scratch<int64_t> bases(cpg);
     for (int64_t j = 0; j < cpg; ++j) bases[j] = grp * len + j * m;
     const Runs r{bases.data(), cpg, 1, m};
@@ -221,7 +221,8 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
       for (int64_t j = 0; j < cpg; ++j) gam[j] = gamma_of(u0 + j);
       const double r = saved ? static_cast<double>(a.rstd[i]) : -1.0;
       const Moments gm = group_x_moments(gc, cpg);
-      exact[i - g0] = needs_exact(gm.m2, gm.count) || (saved && rstd_needs_exact(r));
+      exact[i - g0] = needs_exact(gm.m2, gm.count, gm.mean, [&] { return all_zero(a.x + u0 * m, cpg * m); }) ||
+                      (saved && rstd_needs_exact(r));
       if (exact[i - g0]) {
         for (int64_t j = 0; j < cpg; ++j) bases[j] = (u0 + j) * m;
         exact_backward(a.dy, a.x, a.dx, Runs{bases.data(), cpg, 1, m}, gam.data(), r, a.eps, a.blend, share_g + u0,

@@ -69,12 +69,15 @@ void group_norm_forward_nhwc(const Context& ctx, const GroupNormForward& a, cons
     // double on copies taken before the apply pass (which may be in place)
     // and written over its output afterwards.
     Scratch<Moments> gms(sh.n * G);
+    Scratch<bool> exact(sh.n * G);
     int64_t n_exact = 0;
     for (int64_t q = 0; q < sh.n * G; ++q) {
       Moments gm{0.0, 0.0, 0.0};
       for (int64_t j = 0; j < cpg; ++j) gm = merge_moments(gm, mo[q * cpg + j]);
       gms[q] = gm;
-      n_exact += needs_exact(gm.m2, gm.count);
+      exact[q] = needs_exact(gm.m2, gm.count, gm.mean,
+                             [&] { return all_zero(a.x, GroupRuns(n0 + q / G, q % G, cpg, S, C).runs); });
+      n_exact += exact[q];
     }
     Gathered ex(n_exact, cpg, S, 1);
     Scratch<int64_t> ex_group(n_exact);
@@ -84,7 +87,7 @@ void group_norm_forward_nhwc(const Context& ctx, const GroupNormForward& a, cons
       for (int64_t g = 0; g < G; ++g) {
         const int64_t u0 = i * C + g * cpg, grp = (n0 + i) * G + g;
         const Moments& gm = gms[i * G + g];
-        if (needs_exact(gm.m2, gm.count)) {
+        if (exact[i * G + g]) {
           const GroupRuns gr(n0 + i, g, cpg, S, C);
           ex.gather(k, 0, a.x, gr.runs);
           const Runs local = ex.local(ex.local_bases());
@@ -131,13 +134,17 @@ void group_norm_backward_nhwc(const Context& ctx, const GroupNormBackward& a, co
     float* p = mem.data();
     const GradCoef co{p, p + su, p + 2 * su, p + 3 * su, p + 4 * su};
     unit_co_moments(c2, sh, a.dy + off, a.x + off, cm.data());
-    auto exact_of = [&](int64_t i, int64_t g) {
-      const Moments gm = group_x_moments(cm.data() + i * C + g * cpg, cpg);
-      return needs_exact(gm.m2, gm.count) || (saved && rstd_needs_exact(a.rstd[(n0 + i) * G + g]));
-    };
+    Scratch<bool> exact(sh.n * G);
     int64_t n_exact = 0;
     for (int64_t i = 0; i < sh.n; ++i) {
-      for (int64_t g = 0; g < G; ++g) n_exact += exact_of(i, g);
+      for (int64_t g = 0; g < G; ++g) {
+        const Moments gm = group_x_moments(cm.data() + i * C + g * cpg, cpg);
+        exact[i * G + g] =
+            needs_exact(gm.m2, gm.count, gm.mean,
+                        [&] { return all_zero(a.x, GroupRuns(n0 + i, g, cpg, S, C).runs); }) ||
+            (saved && rstd_needs_exact(a.rstd[(n0 + i) * G + g]));
+        n_exact += exact[i * G + g];
+      }
     }
     // As in the forward: exact groups on copies (dy, x; dx over the dy copy).
     Gathered ex(n_exact, cpg, S, 2);
@@ -149,7 +156,7 @@ void group_norm_backward_nhwc(const Context& ctx, const GroupNormBackward& a, co
         const int64_t u0 = i * C + g * cpg, grp = (n0 + i) * G + g;
         for (int64_t j = 0; j < cpg; ++j) gam[j] = a.gamma_at(row + g * cpg + j);
         const double r = saved ? static_cast<double>(a.rstd[grp]) : -1.0;
-        if (exact_of(i, g)) {
+        if (exact[i * G + g]) {
           const GroupRuns gr(n0 + i, g, cpg, S, C);
           ex.gather(k, 0, a.dy, gr.runs);
           ex.gather(k, 1, a.x, gr.runs);

@@ -82,7 +82,7 @@ void layer_norm_forward(const Context& ctx, const LayerNormForward& a) {
     for (int64_t r = t * rb; r < r1; ++r) {
       const float* x = a.x + r * a.len;
       const Moments mo = plane_moments(ctx.k, x, a.len);
-      if (needs_exact(mo.m2, mo.count)) {
+      if (needs_exact(mo.m2, mo.count, mo.mean, [&] { return all_zero(x, a.len); })) {
         exact_row_forward(a, r, g.data(), b.data());
         continue;
       }
@@ -111,7 +111,8 @@ void layer_norm_backward(const Context& ctx, const LayerNormBackward& a) {
       // precision that matters at large offsets); the row is in cache for
       // the two passes that follow.
       const Moments mo = plane_moments(ctx.k, a.x + off, len);
-      if (needs_exact(mo.m2, mo.count) || (a.rstd && rstd_needs_exact(a.rstd[r]))) {
+      if (needs_exact(mo.m2, mo.count, mo.mean, [&] { return all_zero(a.x + off, len); }) ||
+          (a.rstd && rstd_needs_exact(a.rstd[r]))) {
         exact_row_backward(a, r, g.data(), dg, db);
         continue;
       }

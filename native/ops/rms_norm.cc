@@ -94,7 +94,7 @@ void rms_norm_forward(const Context& ctx, const RmsNormForward& a) {
     for (int64_t r = t * rb; r < r1; ++r) {
       const float* x = a.x + r * a.len;
       double ms = mean_square(plane_moments(ctx.k, x, a.len));
-      const bool exact = row_needs_exact(ms);
+      const bool exact = row_needs_exact(ms) && !(ms == 0.0 && all_zero(x, a.len));
       if (exact) ms = exact_mean_square(x, a.len);
       const double rstd = 1.0 / std::sqrt(ms + a.eps);
       if (a.rstd) a.rstd[r] = static_cast<float>(rstd);
@@ -124,7 +124,8 @@ void rms_norm_backward(const Context& ctx, const RmsNormBackward& a) {
     for (int64_t r = t * rb; r < r1; ++r) {
       const int64_t off = r * len;
       double ms = mean_square(plane_moments(ctx.k, a.x + off, len));
-      const bool exact = row_needs_exact(ms) || (a.rstd && rstd_needs_exact(a.rstd[r]));
+      const bool exact = (row_needs_exact(ms) && !(ms == 0.0 && all_zero(a.x + off, len))) ||
+                         (a.rstd && rstd_needs_exact(a.rstd[r]));
       if (exact) ms = exact_mean_square(a.x + off, len);
       const double rstd = a.rstd ? static_cast<double>(a.rstd[r]) : 1.0 / std::sqrt(ms + a.eps);
       const bool undefined = std::isinf(rstd);  // a row of zeros with eps = 0
