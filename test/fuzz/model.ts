@@ -20,7 +20,7 @@ export interface Alias {
 
 export type Val =
   | { k: 'lit'; v: unknown }
-  | { k: 'arr'; t: ArrT; data: ArrayLike<number>; role: Role; shared: boolean; alias?: Alias; resizable?: boolean }
+  | { k: 'arr'; t: ArrT; data: ArrayLike<number>; role: Role; shared: boolean; alias?: Alias; resizable?: boolean; detached?: boolean }
   | { k: 'obj'; entries: [string, Val][]; getters?: Record<string, Val> }
   | { k: 'list'; items: Val[]; getters?: Record<number, Val> };
 
@@ -158,6 +158,11 @@ export function materialize(plan: Plan, salt = 0): Live {
     const view = new Ctor(buffer, before, v.data.length);
     if (v.role === 'out' && salt !== 0) for (let i = 0; i < v.data.length; i++) view[i] = ((i * 7919 + salt * 104729) % 2001) - 1000;
     else for (let i = 0; i < v.data.length; i++) view[i] = v.data[i];
+    if (v.detached) {
+      // Transferred away before the call: the view is now of length 0.
+      structuredClone(buffer, { transfer: [buffer as ArrayBuffer] });
+      return view;
+    }
     const a: LiveArray = { path, view, role: v.role, own: true };
     byPath.set(path, a);
     live.arrays.push(a);
@@ -259,7 +264,7 @@ export function describePlan(plan: Plan): string {
     if (v.k === 'lit') return showLit(v.v);
     if (v.k === 'arr') {
       const a = v.alias ? `~${v.alias.how}(${v.alias.of}${v.alias.shift ? `,${v.alias.shift}` : ''})` : '';
-      return `${v.t}[${v.data.length}]${v.shared ? 'S' : ''}${v.resizable ? 'R' : ''}${v.role === 'in' ? '' : `:${v.role}`}${a}`;
+      return `${v.t}[${v.data.length}]${v.shared ? 'S' : ''}${v.resizable ? 'R' : ''}${v.detached ? 'D' : ''}${v.role === 'in' ? '' : `:${v.role}`}${a}`;
     }
     if (v.k === 'list') return `[${v.items.map(show).join(', ')}]${v.getters ? `+getters(${Object.keys(v.getters)})` : ''}`;
     const g = v.getters ? ` getters: ${Object.entries(v.getters).map(([key, later]) => `${key}->${show(later)}`).join(', ')}` : '';

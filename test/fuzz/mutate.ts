@@ -183,6 +183,13 @@ const MUTATIONS: Record<string, (p: Plan, r: R) => Mutant | null> = {
     const q = replace(p, path, { ...a, shared: false, resizable: true });
     return { plan: q, kind: 'resizable', what: `${path} on a resizable ArrayBuffer`, names: leaf(path) };
   },
+  detached(p, r) {
+    const all = arrays(p);
+    if (!all.length) return null;
+    const [path, a] = pickOf(r, all);
+    const q = replace(p, path, { ...a, shared: false, resizable: false, detached: true });
+    return { plan: q, kind: 'detached', what: `${path} detached before the call`, names: leaf(path) };
+  },
   variant(p, r) {
     if (!p.variants.length) return null;
     const i = Math.floor(r.uniform() * p.variants.length);

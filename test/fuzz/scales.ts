@@ -63,7 +63,7 @@ export function setStats(
     const r = rstd[sets.of(e)];
     if (Number.isFinite(r)) maxXhat = Math.max(maxXhat, Math.abs(x[e] - mean[sets.of(e)]) * r);
   }
-  return { maxRstd, maxXhat, maxCount: Math.max(...count) };
+  return { maxRstd, maxXhat, maxCount: maxAbsOf(count, 0) };
 }
 
 export function maxAbsOf(a: ArrayLike<number> | null | undefined, absent = 1): number {

@@ -161,7 +161,7 @@ export function batchBackward(): fc.Arbitrary<Plan> {
       } else {
         // Inference: the running statistics are constants.
         const rs = Array.from(rv, (v) => 1 / Math.sqrt(v + eps));
-        dxS = maxDy * maxAbsOf(gamma) * Math.max(...rs);
+        dxS = maxDy * maxAbsOf(gamma) * maxAbsOf(rs);
         maxXhat = 0;
         for (let e = 0; e < x.length; e++) {
           const c = g.layout === 'NCHW' ? Math.floor(e / g.m) % g.c : e % g.c;
