@@ -13,6 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out="${1:-build-asan/cmake}"
+# The folder ignores itself (no change to the repository's .gitignore).
+mkdir -p build-asan && echo '*' >build-asan/.gitignore
 san="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -g"
 export npm_config_nodedir="${npm_config_nodedir:-$(npm config get nodedir 2>/dev/null || true)}"
 case "$npm_config_nodedir" in undefined|null|"") unset npm_config_nodedir ;; esac

@@ -9,7 +9,7 @@
 # placed in both build folders and with no prebuilds/. Before the suites
 # run, a probe checks in /proc/self/maps that the addon loaded is that file.
 #
-# Usage: scripts/asan-run.sh [--suites] [--fuzz] [--lifetime]   (default: all three)
+# Usage: scripts/asan-run.sh [--suites] [--fuzz] [--lifetime] [--stress]   (default: all)
 # Env: INSTNORM_ASAN_ADDON (a prebuilt ASan addon; default: build it),
 #      INSTNORM_FUZZ_VALID / INSTNORM_FUZZ_INVALID (fuzz cases).
 set -euo pipefail
@@ -17,13 +17,13 @@ cd "$(dirname "$0")/.."
 repo="$PWD"
 
 parts=("$@")
-[ "${#parts[@]}" -gt 0 ] || parts=(--suites --fuzz --lifetime)
+[ "${#parts[@]}" -gt 0 ] || parts=(--suites --fuzz --lifetime --stress)
 
 addon="${INSTNORM_ASAN_ADDON:-build-asan/cmake/Release/instnorm.node}"
 if [ ! -f "$addon" ]; then
-  mkdir -p build-asan
   addon="$(bash scripts/asan-build.sh)"
 fi
+mkdir -p build-asan && echo '*' >build-asan/.gitignore
 root="$repo/build-asan/root"
 logs="$repo/build-asan/logs"
 rm -rf "$root" "$logs"
@@ -66,12 +66,17 @@ run() {
 }
 for part in "${parts[@]}"; do
   case "$part" in
-    --suites) run npx vitest run --project api --project scalar --project avx2 --project avx512 --reporter=minimal \
+    --suites) run npx vitest run --project api --project scalar --project avx2 --project avx512 --reporter=minimal --reporter=json \
         --outputFile.json=test-results/vitest-asan.json ;;
-    --fuzz) run npx vitest run --config test/hardening-ci/vitest.config.mts --project fuzz --reporter=minimal \
-        --outputFile.json=test-results/vitest-asan-fuzz.json ;;
-    --lifetime) run npx vitest run --config test/hardening-ci/vitest.config.mts --project lifetime --reporter=minimal \
+    --fuzz) run npx vitest run --config test/hardening-ci/vitest.config.mts --project fuzz --reporter=minimal --reporter=json \
+        --outputFile.json=test-results/vitest-asan-fuzz.json
+      [ ! -f test-results/fuzz-all.json ] || node -e 'const s = require("./test-results/fuzz-all.json");
+        console.log("asan-run: fuzz cases:", Object.entries(s.targets).map(([t, c]) => `${t} ${c.valid} valid + ${c.invalid} invalid`).join(", "),
+          "| known findings hit:", JSON.stringify(s.knownFindings))' ;;
+    --lifetime) run npx vitest run --config test/hardening-ci/vitest.config.mts --project lifetime --reporter=minimal --reporter=json \
         --outputFile.json=test-results/vitest-asan-lifetime.json ;;
+    --stress) run npx vitest run --config test/hardening-ci/vitest.config.mts --project stress --reporter=minimal --reporter=json \
+        --outputFile.json=test-results/vitest-asan-stress.json ;;
     *) echo "asan-run: unknown part $part" >&2; exit 2 ;;
   esac
 done

@@ -9,7 +9,7 @@ import { batchBackward, batchForward } from './ops/batch';
 import { conditional, groupBackward, groupForward } from './ops/group';
 import { mergeMoments, moments, noArgs, setThreads } from './ops/misc';
 import { rowOp } from './ops/rows';
-import { describePlan, type Plan } from './model';
+import { describePlan, lit, type Plan } from './model';
 
 export const GENERATORS: Record<string, () => fc.Arbitrary<Plan>> = {
   instanceNorm: () => groupForward('instanceNorm'),
@@ -44,7 +44,22 @@ export function generatorOf(exportName: string): string | null {
 export function validCalls(exportName: string): fc.Arbitrary<Plan> {
   const g = generatorOf(exportName);
   if (!g) throw new Error(`no fuzz generator covers the export ${exportName}`);
-  return GENERATORS[g]().map((p) => printable({ ...p, fn: exportName, variants: p.variants.map((v) => ({ ...v, fn: exportName })) }));
+  return fc
+    .tuple(GENERATORS[g](), fc.boolean())
+    .map(([p, lie]) => printable(lying({ ...p, fn: exportName, variants: p.variants.map((v) => ({ ...v, fn: exportName })) }, lie)));
+}
+
+/**
+ * With `lie`, the first option is behind a getter whose later reads return
+ * garbage: valid all the same, since the library reads each option once.
+ */
+function lying(p: Plan, lie: boolean): Plan {
+  const i = p.names.indexOf('options');
+  const o = p.args[i];
+  if (!lie || i < 0 || o?.k !== 'obj' || o.entries.length === 0) return p;
+  const args = [...p.args];
+  args[i] = { ...o, getters: { [o.entries[0][0]]: lit('not an option value') } };
+  return { ...p, args };
 }
 
 /** fast-check prints a counterexample through this (the call, not the whole plan). */

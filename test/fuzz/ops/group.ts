@@ -24,18 +24,10 @@ const common = {
   shared: fc.nat(255),
   absent: absentArb,
   empty: fc.constantFrom('omit', 'undefined', 'null', 'object') as fc.Arbitrary<'omit' | 'undefined' | 'null' | 'object'>,
-  getter: fc.boolean(),
 };
 
-/** The options object, with (when asked) its first entry behind a getter that lies after the first read. */
-function options(entries: [string, Val | undefined][], getter: boolean, empty: 'omit' | 'undefined' | 'null' | 'object'): Val {
-  const o = obj(entries);
-  if (getter && o.k === 'obj' && o.entries.length > 0) {
-    const key = o.entries[0][0];
-    return { ...o, getters: { [key]: lit(key === 'layout' ? 'bogus' : 'bogus value') } };
-  }
-  return optionsArg(o, empty);
-}
+/** The options object (see optionsArg for how an empty one is spelled). */
+const options = (entries: [string, Val | undefined][], empty: 'omit' | 'undefined' | 'null' | 'object'): Val => optionsArg(obj(entries), empty);
 
 const layoutOpt = (g: Geo) => (g.explicit || g.layout === 'NHWC' ? lit(g.layout) : undefined);
 const pickGroups = (fn: string, g: Geo, pick: number) => (fn.startsWith('group') ? divisors(g.c)[pick % divisors(g.c).length] : g.c);
@@ -90,7 +82,7 @@ export function groupForward(fn: 'instanceNorm' | 'groupNorm'): fc.Arbitrary<Pla
         ['mean', opt(r.mean, () => out32(g.n * groups, bit(r.shared, 4)), r.absent)],
         ['rstd', opt(r.rstd, () => out32(g.n * groups, bit(r.shared, 5)), r.absent)],
         ['layout', layoutOpt(g)],
-      ], r.getter, r.empty);
+      ], r.empty);
       const head: Val[] = fn === 'groupNorm' ? [f32(x, bit(r.shared, 0)), list(g.shape), lit(groups)] : [f32(x, bit(r.shared, 0)), list(g.shape)];
       const names = fn === 'groupNorm' ? ['x', 'shape', 'groups', 'options'] : ['x', 'shape', 'options'];
       const checks: Record<string, Check> = {
@@ -145,7 +137,7 @@ export function groupBackward(fn: 'instanceNormBackward' | 'groupNormBackward'):
         ['dgamma', opt(r.dgamma, () => out32(affLen, bit(r.shared, 6)), r.absent)],
         ['dbeta', opt(r.dbeta, () => out32(affLen, bit(r.shared, 7)), r.absent)],
         ['layout', layoutOpt(g)],
-      ], r.getter, r.empty);
+      ], r.empty);
       const st = setStats(x, planeSets(g.n, g.c, g.m, layout, groups), eps, 'var');
       const maxDy = maxAbsOf(dy);
       const perParam = perSample ? g.m : g.n * g.m;
@@ -222,7 +214,7 @@ export function conditional(fn: 'conditionalInstanceNorm' | 'conditionalInstance
           ['mean', opt(r.stats, () => out32(g.n * g.c, bit(r.shared, 5)), r.absent)],
           ['rstd', opt(r.stats, () => out32(g.n * g.c, bit(r.shared, 6)), r.absent)],
           ['layout', layout],
-        ], r.getter, r.empty);
+        ], r.empty);
         p = plan({
           fn, names: ['x', 'shape', 'condition', 'gammaTable', 'betaTable', 'options'], args: [f32(x, bit(r.shared, 0)), ...common3, o],
           checks: { y: { kind: 'fwd', tol: TOL }, 'options.mean': { kind: 'fwd', tol: 1e-6 }, 'options.rstd': { kind: 'rel', tol: 1e-6 } },
@@ -241,7 +233,7 @@ export function conditional(fn: 'conditionalInstanceNorm' | 'conditionalInstance
           ['dgammaTable', opt(r.grads, () => out32(k * g.c, bit(r.shared, 7)), r.absent)],
           ['dbetaTable', opt(r.grads, () => out32(k * g.c, false), r.absent)],
           ['layout', layout],
-        ], r.getter, r.empty);
+        ], r.empty);
         const st = setStats(x, planeSets(g.n, g.c, g.m, g.layout, g.c), eps, 'var');
         const maxDy = maxAbsOf(dy);
         p = plan({
