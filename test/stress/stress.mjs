@@ -47,7 +47,10 @@ function start() {
 for (let i = 0; i < count; i++) start();
 const t0 = Date.now();
 const killer = setInterval(() => {
-  const ids = [...live.keys()];
+  // Preferably a worker in the middle of a call.
+  const all = [...live.keys()].filter((k) => !live.get(k).killed);
+  const busy = all.filter((k) => live.get(k).inCall);
+  const ids = busy.length ? busy : all;
   const id = ids[Math.floor(Math.random() * ids.length)];
   const s = live.get(id);
   if (!s || s.killed) return;
