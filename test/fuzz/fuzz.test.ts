@@ -21,8 +21,8 @@ import { GENERATORS, generatorOf, validCalls } from './registry';
 import { compareRuns, errorText, isArgumentError, type Outcome, runPlan, type Target, use } from './run';
 
 const SEED = Number(process.env.INSTNORM_FUZZ_SEED ?? 20261127);
-const VALID = Number(process.env.INSTNORM_FUZZ_VALID ?? 1000);
-const INVALID = Number(process.env.INSTNORM_FUZZ_INVALID ?? 2500);
+const VALID = Number(process.env.INSTNORM_FUZZ_VALID ?? 800);
+const INVALID = Number(process.env.INSTNORM_FUZZ_INVALID ?? 2000);
 
 const EXPORTS = Object.keys(lib).filter((k) => typeof F[k] === 'function').sort();
 /** Functions without arguments cannot be called wrongly (extra arguments are ignored, as everywhere in JS). */
