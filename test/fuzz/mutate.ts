@@ -148,7 +148,7 @@ const MUTATIONS: Record<string, (p: Plan, r: R) => Mutant | null> = {
       ['a dim made 0, negative, fractional or not a number', list(dims.map((d, k) => (k === i ? pickOf(r, [0, -1, -0, 1.5, NaN, Infinity, '3', null, undefined, 2 ** 53, 1e300]) : d)))],
       ['a dim doubled', list(dims.map((d, k) => (k === i ? d * 2 : d)))],
       ['rank too small', list(rowOp ? [] : dims.slice(0, 1))],
-      ['not an array', lit(pickOf(r, [dims.join(','), { length: dims.length, ...dims }, Int32Array.from(dims), 5, null, undefined]))],
+      ['not an array', lit(pickOf(r, [dims.join(','), { ...Object.fromEntries(dims.map((d, k) => [k, d])), length: dims.length }, Int32Array.from(dims), 5, null, undefined]))],
       ['huge dims', list(pickOf(r, [[2 ** 26, 2 ** 26, 2 ** 26], [1, 1, 2 ** 40], [2 ** 31, dims[1] ?? 1, 1], [2 ** 53 - 1, 2, 2]]))],
     ];
     const [what, v] = pickOf(r, options);
