@@ -51,6 +51,14 @@ describe('fuzz findings (issue 10 hardening)', () => {
     expect(Array.from(g.dbeta)).toEqual([4, 6]);
   });
 
+  it.fails('H10-F7: batchNorm refuses a non-integer options.stats.count (a number of elements)', () => {
+    const x = Float32Array.from({ length: 24 }, (_, i) => Math.sin(i));
+    const runningVar = new Float32Array(3).fill(1);
+    const stats = { mean: new Float64Array(3), var: new Float64Array(3).fill(1), count: 2.5 };
+    expect(() => lib.batchNorm(x, [2, 3, 4], { training: true, runningMean: new Float32Array(3), runningVar, stats })).toThrow(RangeError);
+    expect(Array.from(runningVar)).toEqual([1, 1, 1]);
+  });
+
   it.fails('H10-F5: a shape whose length keeps growing (a Proxy) is refused, not looped over until memory runs out', () => {
     // In a child process: the library must throw at once; it spins (and eventually runs out of memory).
     const dist = path.resolve(__dirname, '../../dist/index.js');
