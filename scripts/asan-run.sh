@@ -11,7 +11,10 @@
 #
 # Usage: scripts/asan-run.sh [--suites] [--fuzz] [--lifetime] [--stress]   (default: all)
 # Env: INSTNORM_ASAN_ADDON (a prebuilt ASan addon; default: build it),
-#      INSTNORM_FUZZ_VALID / INSTNORM_FUZZ_INVALID (fuzz cases).
+#      INSTNORM_ASAN_PROJECTS (main-config projects for --suites; default
+#      "api scalar avx2 avx512"), INSTNORM_FUZZ_VALID / INSTNORM_FUZZ_INVALID.
+# JSON reports: build-asan/root/test-results/ (one file per config, the
+# last part run of each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
@@ -41,7 +44,27 @@ export LD_PRELOAD="$libasan"
 # failing the process that hit them; leaks are not checked (Node itself
 # does not free everything at exit).
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:log_path=$logs/asan:log_exe_name=1"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan:log_exe_name=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+# Self-check: a deliberately broken addon (test/hardening-ci/asan-canary.c)
+# must produce an ASan and a UBSan report here, or "no report" below would
+# mean nothing. (GCC 12's UBSan beside ASan ignores log_path and prints to
+# stderr only; its reports still end the process, which fails the suite
+# that hit it: every child process's exit status is checked.)
+canary="$repo/build-asan/canary"
+rm -rf "$canary" && mkdir -p "$canary/logs"
+gcc -shared -fPIC -fsanitize=address,undefined -fno-sanitize-recover=undefined -g \
+  -I"$(node -p "require('node-api-headers').include_dir")" -DNODE_GYP_MODULE_NAME=canary \
+  test/hardening-ci/asan-canary.c -o "$canary/canary.node"
+for kind in asan ubsan; do
+  CANARY=$kind ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:log_path=$canary/logs/$kind" \
+    node -e 'process.dlopen({ exports: {} }, process.argv[1])' "$canary/canary.node" 2>"$canary/logs/$kind.stderr" && {
+    echo "asan-run: the $kind canary loaded without an error: the sanitizer is not active" >&2; exit 1; }
+done
+grep -qs heap-buffer-overflow "$canary"/logs/asan.[0-9]* || { echo "asan-run: the canary's heap overflow was not reported" >&2; exit 1; }
+grep -qs "runtime error: signed integer overflow" "$canary/logs/ubsan.stderr" || { echo "asan-run: the canary's signed overflow was not reported" >&2; exit 1; }
+echo "asan-run: self-check: the canary's heap-buffer-overflow and signed integer overflow were both reported"
+
 cd "$root"
 
 echo "asan-run: probe (which addon is loaded)"
@@ -60,27 +83,34 @@ if (!asan || mine.length !== 1 || addons.length !== 1) { console.error("asan-run
 '
 
 status=0
+# Each part's output is also kept, to find UBSan's stderr-only reports in it.
+out="$repo/build-asan/output.log"
+: >"$out"
 run() {
   echo "asan-run: $*"
-  "$@" || status=$?
+  "$@" 2>&1 | tee -a "$out" || status=$?
 }
 for part in "${parts[@]}"; do
   case "$part" in
-    --suites) run npx vitest run --project api --project scalar --project avx2 --project avx512 --reporter=minimal --reporter=json \
-        --outputFile.json=test-results/vitest-asan.json ;;
-    --fuzz) run npx vitest run --config test/hardening-ci/vitest.config.mts --project fuzz --reporter=minimal --reporter=json \
-        --outputFile.json=test-results/vitest-asan-fuzz.json
+    --suites)
+      projects=()
+      for p in ${INSTNORM_ASAN_PROJECTS:-api scalar avx2 avx512}; do projects+=(--project "$p"); done
+      run npx vitest run "${projects[@]}" --reporter=minimal --reporter=json ;;
+    --fuzz) run npx vitest run --config test/hardening-ci/vitest.config.mts --project fuzz --reporter=minimal --reporter=json
       [ ! -f test-results/fuzz-all.json ] || node -e 'const s = require("./test-results/fuzz-all.json");
         console.log("asan-run: fuzz cases:", Object.entries(s.targets).map(([t, c]) => `${t} ${c.valid} valid + ${c.invalid} invalid`).join(", "),
           "| known findings hit:", JSON.stringify(s.knownFindings))' ;;
-    --lifetime) run npx vitest run --config test/hardening-ci/vitest.config.mts --project lifetime --reporter=minimal --reporter=json \
-        --outputFile.json=test-results/vitest-asan-lifetime.json ;;
-    --stress) run npx vitest run --config test/hardening-ci/vitest.config.mts --project stress --reporter=minimal --reporter=json \
-        --outputFile.json=test-results/vitest-asan-stress.json ;;
+    --lifetime) run npx vitest run --config test/hardening-ci/vitest.config.mts --project lifetime --reporter=minimal --reporter=json ;;
+    --stress) run npx vitest run --config test/hardening-ci/vitest.config.mts --project stress --reporter=minimal --reporter=json ;;
     *) echo "asan-run: unknown part $part" >&2; exit 2 ;;
   esac
 done
 
+if grep -q "runtime error:" "$out"; then
+  echo "asan-run: UBSan reports:" >&2
+  grep -B2 -A12 "runtime error:" "$out" | head -80 >&2
+  status=1
+fi
 reports=("$logs"/*)
 if [ -e "${reports[0]}" ]; then
   echo "asan-run: sanitizer reports:" >&2
