@@ -24,6 +24,12 @@ export default defineConfig({
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     projects: [
       { extends: true, test: { name: 'api', include: ['test/api/**/*.test.ts'] } },
+      // Issue 10's hardening suites that need no sanitizer or emulator (the
+      // rest run from scripts/ci-hardening.sh): a fast-check fuzz of every
+      // export on every backend, worker_threads stress, retained memory.
+      { extends: true, test: { name: 'fuzz', include: ['test/fuzz/**/*.test.ts'], testTimeout: 300_000 } },
+      { extends: true, test: { name: 'stress', include: ['test/stress/**/*.test.ts'], testTimeout: 300_000 } },
+      { extends: true, test: { name: 'memory', include: ['test/memory/**/*.test.ts'], testTimeout: 300_000 } },
       { extends: true, test: { name: 'js', include: kernelSuites, env: { INSTNORM_BACKEND: 'js' } } },
       ...isas.map((isa) => ({
         extends: true,

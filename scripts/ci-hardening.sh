@@ -24,7 +24,7 @@ node -e 'require.resolve("fast-check")' 2>/dev/null || {
   echo "ci-hardening: fast-check is not installed (a devDependency: run npm ci)" >&2
   exit 1
 }
-[ -f dist/index.js ] || { stage "npm run build"; npm run build; }
+[ -f dist/index.js ] || { stage "npm run build:ts"; npm run build:ts; }
 
 export npm_config_nodedir="${npm_config_nodedir:-$(npm config get nodedir 2>/dev/null || true)}"
 case "$npm_config_nodedir" in undefined|null|"") unset npm_config_nodedir ;; esac

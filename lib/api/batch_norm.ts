@@ -7,7 +7,7 @@
  */
 import { type Async, type Call, Outputs, asyncOf, syncOf } from '../call';
 import {
-  boolean, epsilon, float32, floatArray, layout, noOverlap, numberIn, optionalFloat32, optionsObject,
+  boolean, epsilon, float32, floatArray, integer, layout, noOverlap, numberIn, optionalFloat32, optionsObject,
   planeShape, describe, type Layout, savedTogether,
 } from '../validate';
 
@@ -82,7 +82,8 @@ function batchStats(v: unknown, c: number, defaultCount: number): { mean: Float6
   if (typeof v !== 'object' || v === null) throw new TypeError(`options.stats must be an object { mean, var, count? }, got ${describe(v)}`);
   const mean = floatArray(o.mean, 'options.stats.mean', c, 'C');
   const variance = floatArray(o.var, 'options.stats.var', c, 'C');
-  const count = numberIn(o.count, 'options.stats.count', 1, Number.MAX_SAFE_INTEGER, defaultCount);
+  const count = o.count === undefined || o.count === null ? defaultCount
+    : integer(o.count, 'options.stats.count', 1, Number.MAX_SAFE_INTEGER);
   const m = new Float64Array(c);
   const q = new Float64Array(c);
   for (let i = 0; i < c; i++) {

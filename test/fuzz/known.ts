@@ -1,9 +1,9 @@
 /**
- * Findings of the fuzz that are reported and not yet fixed in lib/ or
- * native/. A failure matching one is counted (and printed) instead of
- * failing the property, so the rest of the fuzz keeps running; each has a
- * test in findings.test.ts marked `it.fails`, which starts failing (and so
- * asks for its entry here to be removed) once the library is fixed.
+ * What the fuzz expects but a backend cannot do, documented (README,
+ * Guarantees): a failure matching one is counted (and printed) instead of
+ * failing the property. Each has its test in findings.test.ts asserting
+ * what the backend does instead. (The fuzz's other findings, H10-F2 to
+ * H10-F7, were fixed; their tests in findings.test.ts keep them fixed.)
  */
 import { at, type Plan } from './model';
 import type { Mutant } from './mutate';
@@ -34,24 +34,8 @@ const aliasOf = (p: Plan, path: string) => {
 export const KNOWN: Known[] = [
   {
     id: 'H10-F1',
-    what: 'the JS backend accepts an output over the memory of another argument through a second SharedArrayBuffer object (and writes into that argument)',
+    what: 'the JS backend cannot see that two SharedArrayBuffer objects share memory: it computes such a call from copies (results as for separate arrays) where the native backend refuses it',
     matches: (f) => f.target === 'js' && f.mutant?.kind === 'overlapClone',
-  },
-  {
-    id: 'H10-F2',
-    what: "conditional instance norm's async refusal of a resizable buffer names the descriptor field (gamma, beta) instead of the argument (gammaTable, betaTable)",
-    matches: (f) => f.mutant?.kind === 'resizable' && /Table$/.test(f.mutant.names ?? '') && f.problem.includes('does not name'),
-  },
-  {
-    id: 'H10-F3',
-    what: "mergeMoments with a DataView for count/mean/m2 throws the engine's TypeError, which names no argument",
-    matches: (f) => f.plan.fn === 'mergeMoments' && f.mutant?.what.endsWith('as DataView') === true && f.problem.includes('does not name'),
-  },
-  {
-    id: 'H10-F4',
-    what: 'JS backend: layerNormBackward with dx in place over dy and eps = 0 sums dbeta from the overwritten dy in constant rows',
-    matches: (f) => !f.mutant && /^layerNormBackward(Async)?$/.test(f.plan.fn) && lit(f.plan, 'options.eps') === 0 &&
-      aliasOf(f.plan, 'options.dx') === 'dy' && /(^|; )dbeta: /.test(f.problem),
   },
 ];
 

@@ -34,13 +34,8 @@ const ISAS = native ? internal.nativeIsas() : [];
 
 interface Line { start?: boolean; arg: string; action: string; status?: string; detail?: string }
 
-/** Known findings (reported, not yet fixed): the case is counted, not failed. See the it.fails tests below. */
-const KNOWN: { id: string; matches: (fn: string, l: Line) => boolean }[] = [
-  // The conditional ops' async errors name descriptor fields (gamma, dgamma...) instead of gammaTable, dgammaTable...
-  { id: 'H10-F2', matches: (fn, l) => fn.startsWith('conditional') && l.status === 'fail-name' && /Table$/.test(l.arg) },
-  // batchNorm in inference mode reads runningMean/runningVar only, yet rejects when they are taken away.
-  { id: 'H10-F6', matches: (fn, l) => fn === 'batchNorm' && /^options\.running(Mean|Var)$/.test(l.arg) && /an input was taken away/.test(l.detail ?? '') },
-];
+/** Known findings: none open (H10-F2 and H10-F6 were fixed; the tests below keep them so). */
+const KNOWN: { id: string; matches: (fn: string, l: Line) => boolean }[] = [];
 
 const tally: Record<string, number> = {};
 afterAll(() => {
@@ -86,7 +81,7 @@ describe.skipIf(!native)('async lifetime: buffers taken away during the call', (
 });
 
 describe.skipIf(!native)('async lifetime findings', () => {
-  it.fails('H10-F2: a conditional backward whose dgammaTable is transferred rejects naming dgammaTable', async () => {
+  it('H10-F2: a conditional backward whose dgammaTable is transferred rejects naming dgammaTable', async () => {
     const n = 4 * 16 * 64 * 64;
     const dgammaTable = new Float32Array(2 * 16);
     const p = lib.conditionalInstanceNormBackwardAsync(new Float32Array(n).fill(1), Float32Array.from({ length: n }, (_, i) => Math.sin(i)), [4, 16, 64, 64],
@@ -95,7 +90,7 @@ describe.skipIf(!native)('async lifetime findings', () => {
     await expect(p).rejects.toThrow(/dgammaTable/);
   });
 
-  it.fails('H10-F6: batchNormAsync in inference mode resolves when runningMean (only read) is transferred during the call', async () => {
+  it('H10-F6: batchNormAsync in inference mode resolves when runningMean (only read) is transferred during the call', async () => {
     const n = 4 * 16 * 64 * 64;
     const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
     const runningMean = new Float32Array(16);
