@@ -33,6 +33,10 @@ rm -rf "$root" "$logs"
 mkdir -p "$root/build-cmake/Release" "$root/build/Release" "$logs"
 test -d dist || { echo "asan-run: dist/ missing: run npm run build first" >&2; exit 1; }
 cp -r dist test package.json vitest.config.mts tsconfig.json "$root/"
+# The test config reads the ISA list (no addon source: the copy loads only the ASan binary).
+mkdir -p "$root/native/kernels"
+cp native/build-config.js "$root/native/"
+cp native/kernels/isas.def "$root/native/kernels/"
 ln -s "$repo/node_modules" "$root/node_modules"
 cp "$addon" "$root/build-cmake/Release/instnorm.node"
 cp "$addon" "$root/build/Release/instnorm.node"
