@@ -1,6 +1,6 @@
 // How a run is reported, per suite: the table layout, and what is written.
 // 'instance' (npm run bench): per shape, time, GB/s, x memcpy and x instnorm
-// (the best ISA on the same thread count), the project's speed bars,
+// (the best ISA on the same thread count), the targets (targets.mjs),
 // bench/results/latest.json and latest.svg. 'family' (npm run bench:family):
 // per case, x ref (native 1-thread channels-first of the same variant), the
 // channels-last / channels-first ratios, bench/results/family-latest.json
@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { chartSvg } from './chart.mjs';
 import { familyCases, OP_NAMES } from './cases.mjs';
 import { markdownSummary } from './family-summary.mjs';
+import { familyTargets, instanceTargets, LAYOUT_BAR, LAYOUT_REQUIRED, printTargets } from './targets.mjs';
 import { fmtTime } from './timing.mjs';
 
 const MiB = 2 ** 20;
@@ -37,36 +38,6 @@ function writeJson(file, report) {
 
 // ---------------------------------------------------------------------------
 
-/** The speed bars of the project (see README, Performance), checked on this run. */
-function speedBars(results, shapes, passes, isas, cores) {
-  const find = (shape, pass, pred) => results.find((r) => r.shape === shape && r.pass === pass && pred(r));
-  const best1 = (r) => r.group === 'instnorm' && r.isa === isas[0] && r.threads === 1;
-  const checks = [];
-  for (const shapeName of shapes) {
-    for (const pass of passes) {
-      const r = find(shapeName, pass, best1);
-      if (!r || r.bytes < 2 * MiB) continue;
-      const big = r.bytes >= 48 * MiB;
-      const bar = pass === 'forward' ? (big ? 1.6 : 1.25) : (big ? 2.4 : 1.8);
-      checks.push({ what: `${shapeName} ${pass}, 1 thread, x memcpy`, value: r.xMemcpy, bar, ok: r.xMemcpy <= bar });
-    }
-  }
-  const tiny = find('tiny_3x32x32', 'forward', best1);
-  if (tiny) checks.push({ what: 'tiny_3x32x32 forward per call (us)', value: tiny.medianMs * 1000, bar: 2, ok: tiny.medianMs * 1000 <= 2 });
-  const c1 = find('cyclegan_64x256x256', 'forward', best1);
-  const cN = find('cyclegan_64x256x256', 'forward', (r) => r.group === 'instnorm' && r.isa === isas[0] && r.threads === cores && cores > 1);
-  if (c1 && cN) checks.push({ what: `cyclegan_64x256x256 forward, ${cores} threads speed-up`, value: c1.medianMs / cN.medianMs, bar: 1.6, ok: c1.medianMs / cN.medianMs >= 1.6, atLeast: true });
-  for (const pass of passes) {
-    const ratios = shapes.map((s) => {
-      const j = find(s, pass, (r) => r.impl === 'instnorm js fallback');
-      const p = find(s, pass, (r) => r.impl === 'plain JS loop (yardstick)');
-      return j && p ? j.medianMs / p.medianMs : null;
-    }).filter((v) => v != null);
-    if (ratios.length) checks.push({ what: `JS fallback / plain JS loop, ${pass} (worst shape)`, value: Math.max(...ratios), bar: 2, ok: Math.max(...ratios) <= 2 });
-  }
-  return checks;
-}
-
 export const instanceReport = {
   title: 'instnorm bench',
   table: {
@@ -83,9 +54,8 @@ export const instanceReport = {
       threads: r.threads, medianMs: r.medianMs, samples: r.samples, gbPerS: r.gbPerS, xMemcpy: r.xMemcpy,
       instnormSpeedup: r.instnormSpeedup, maxAbsDiffVsInstnorm: r.maxAbsDiffVsInstnorm,
     }));
-    const checks = speedBars(results, run.cases.map((c) => c.shapeName ?? c.id), run.passes, run.machine.isas, run.machine.cores);
-    console.log('\nspeed bars (this run):');
-    for (const c of checks) console.log(`  ${c.ok ? 'met   ' : 'MISSED'} ${c.what}: ${c.value.toFixed(2)} (bar ${c.atLeast ? '>=' : '<='} ${c.bar})`);
+    const checks = instanceTargets(results, { shapes: run.cases.map((c) => c.shapeName ?? c.id), passes: run.passes, isas: run.machine.isas, cores: run.machine.cores });
+    printTargets(checks);
     const report = { date: run.date, quick: run.quick, rounds: run.rounds, timeMsPerTask: run.timeMs, machine: run.machine, results, checks, notes: [...new Set(run.notes)] };
     writeJson(path.join(run.outDir, 'latest.json'), report);
     fs.writeFileSync(path.join(run.outDir, 'latest.svg'), chartSvg(report));
@@ -94,8 +64,6 @@ export const instanceReport = {
 };
 
 // ---------------------------------------------------------------------------
-
-const LAYOUT_BAR = 1.3;
 
 /** Channels-last vs channels-first, per case, pass, variant and native thread count. */
 function layoutRatios(run) {
@@ -109,7 +77,7 @@ function layoutRatios(run) {
         const ratio = b.medianMs / a.medianMs;
         out.push({
           op: c.op, case: c.id, shapeName: c.shapeName ?? null, pass, variant: a.variant, threads: a.threads,
-          nchwMs: a.medianMs, nhwcMs: b.medianMs, ratio, bar: LAYOUT_BAR, required: c.op === 'in', ok: ratio <= LAYOUT_BAR,
+          nchwMs: a.medianMs, nhwcMs: b.medianMs, ratio, bar: LAYOUT_BAR, required: LAYOUT_REQUIRED.includes(c.op) && a.threads === 1, ok: ratio <= LAYOUT_BAR,
         });
       }
     }
@@ -131,7 +99,7 @@ export const familyReport = {
     const ratios = layoutRatios(run);
     if (ratios.length) {
       const fmt = (ms) => fmtTime(ms, 1);
-      console.log(`\nchannels-last / channels-first time (native ${run.machine.isas[0]}; bar <= ${LAYOUT_BAR} required for instance norm, shown for the others):`);
+      console.log(`\nchannels-last / channels-first time (native ${run.machine.isas[0]}; target <= ${LAYOUT_BAR} for ${LAYOUT_REQUIRED.join(', ')} on 1 thread, shown for the others):`);
       console.log(`  ${'case'.padEnd(40)} ${'pass'.padEnd(8)} ${'thr'.padStart(3)} ${'NCHW'.padStart(10)} ${'NHWC'.padStart(10)} ${'ratio'.padStart(6)}`);
       for (const l of ratios) {
         const status = l.ok ? 'met' : 'MISSED';
@@ -139,8 +107,10 @@ export const familyReport = {
       }
     }
     const results = run.results.map(({ instnormSpeedup, ...r }) => r);
+    const checks = familyTargets(results, ratios, run.machine.isas[0]);
+    if (checks.length) printTargets(checks);
     const cases = run.cases.map((c) => ({ op: c.op, id: c.id, shape: c.shape, shapeName: c.shapeName ?? null }));
-    let report = { date: run.date, quick: run.quick, rounds: run.rounds, timeMsPerTask: run.timeMs, machine: { ...run.machine, loadavg: run.loadavg }, cases, results, layoutRatios: ratios, notes: [...new Set(run.notes)] };
+    let report = { date: run.date, quick: run.quick, rounds: run.rounds, timeMsPerTask: run.timeMs, machine: { ...run.machine, loadavg: run.loadavg }, cases, results, layoutRatios: ratios, checks, notes: [...new Set(run.notes)] };
     const outFile = path.join(run.outDir, 'family-latest.json');
     if (merge && fs.existsSync(outFile)) report = merged(JSON.parse(fs.readFileSync(outFile, 'utf8')), report);
     writeJson(outFile, report);

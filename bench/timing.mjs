@@ -28,6 +28,21 @@ export async function timeOnce(fn) {
   return performance.now() - t0;
 }
 
+// A sample of a fast row is a loop of calls lasting about this long: the
+// timer and tinybench's own work per sample (a few microseconds) would
+// otherwise be counted in every call of a microsecond-scale row.
+const SAMPLE_MS = 0.2;
+
+/** fn, looped `calls` times per sample when one call takes under SAMPLE_MS. */
+function batched(fn, costMs, isAsync) {
+  const calls = Math.max(1, Math.min(1000, Math.floor(SAMPLE_MS / Math.max(costMs, 1e-4))));
+  if (calls === 1) return { fn, calls };
+  const loop = isAsync
+    ? async () => { for (let i = 0; i < calls; i++) await fn(); }
+    : () => { for (let i = 0; i < calls; i++) fn(); };
+  return { fn: loop, calls };
+}
+
 /**
  * timeRows(rows, pass, label) -> Map(name -> { ms, samples }): median per-call
  * time of each row's `pass` function. A row slower than `slowMs` per call is
@@ -37,10 +52,14 @@ export function rowTimer({ rounds, timeMs, slowMs, verySlowMs, afterRows = () =>
   return async function timeRows(rows, pass, label) {
     const samples = new Map(rows.map((r) => [r.name, []]));
     const cost = new Map();
+    const fns = new Map();
     for (const r of rows) {
       await r.select?.();
-      await r[pass](); // warm-up (JIT, lazy pools, page faults)
-      cost.set(r.name, await timeOnce(r[pass]));
+      const isAsync = typeof r[pass]()?.then === 'function'; // also the warm-up (JIT, lazy pools, page faults)
+      if (isAsync) await r[pass]();
+      const c = await timeOnce(r[pass]);
+      cost.set(r.name, c);
+      fns.set(r.name, batched(r[pass], c, isAsync));
     }
     for (let round = 0; round < rounds; round++) {
       for (const r of rows) {
@@ -55,12 +74,13 @@ export function rowTimer({ rounds, timeMs, slowMs, verySlowMs, afterRows = () =>
           samples.get(r.name).push(await timeOnce(r[pass]));
           continue;
         }
+        const { fn, calls } = fns.get(r.name);
         const bench = new Bench({ time: timeMs, iterations: 5, warmupTime: timeMs / 5, warmupIterations: 2 });
-        bench.add(r.name, r[pass]);
+        bench.add(r.name, fn);
         await bench.run();
         const t = bench.tasks[0];
         if (t.result.state !== 'completed') throw new Error(`${r.name}: ${t.result.state} ${t.result.error ?? ''}`);
-        samples.get(r.name).push(t.result.latency.p50);
+        samples.get(r.name).push(t.result.latency.p50 / calls);
       }
     }
     afterRows();
