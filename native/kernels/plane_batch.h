@@ -44,9 +44,21 @@ constexpr int64_t kBatchBlock = 64 * W;
 
 // ---- per-block sums, as vectors whose lanes add up to the block's sums ----
 
+// The scalar Vec's operations are 8-lane loops that GCC's SLP vectorizer
+// turns into SSE2 / Advanced SIMD. On these sum loops GCC's loop vectorizer
+// got there first: it vectorized across 4 iterations of the loop (with
+// de-interleaving shuffles), so a plane of fewer than 4 iterations (128
+// floats) ran in its one-lane-at-a-time epilogue, 16 instructions per
+// element. Off for these functions, on the scalar Vec only.
+#if defined(INSTNORM_VEC_FLATTEN_STORE_LOOPS) && defined(__GNUC__) && !defined(__clang__)
+#define INSTNORM_SUM_LOOP __attribute__((optimize("no-tree-loop-vectorize")))
+#else
+#define INSTNORM_SUM_LOOP
+#endif
+
 // sum(x - p) and sum(y - q) (ys may be null) over x[0..n). Tail lanes are
 // filled with the pivot: they add exactly zero.
-inline void block_sum(const float* x, const float* ys, int64_t n, float p, float q, V* out) {
+INSTNORM_SUM_LOOP inline void block_sum(const float* x, const float* ys, int64_t n, float p, float q, V* out) {
   const V pv = V::set1(p), qv = V::set1(q);
   V a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
   V b0 = V::zero(), b1 = V::zero();
@@ -81,7 +93,7 @@ inline void block_sum(const float* x, const float* ys, int64_t n, float p, float
 
 // sum(d), sum(d^2) with d = x - p over x[0..n). Four chains of squares:
 // M2's error grows with the chains' length when one lane holds an outlier.
-inline void block_squares(const float* x, int64_t n, float p, V* out) {
+INSTNORM_SUM_LOOP inline void block_squares(const float* x, int64_t n, float p, V* out) {
   const V pv = V::set1(p);
   V a0 = V::zero(), a1 = V::zero(), q0 = V::zero(), q1 = V::zero(), q2 = V::zero(), q3 = V::zero();
   int64_t i = 0;
@@ -111,7 +123,7 @@ inline void block_squares(const float* x, int64_t n, float p, V* out) {
 
 // With d = x - px and e = dy - pg over [0..n): sum(d), sum(e), sum(d^2),
 // sum(d e).
-inline void block_co_sums(const float* x, const float* dy, int64_t n, float px, float pg, V* out) {
+INSTNORM_SUM_LOOP inline void block_co_sums(const float* x, const float* dy, int64_t n, float px, float pg, V* out) {
   const V pxv = V::set1(px), pgv = V::set1(pg);
   V sd0 = V::zero(), se0 = V::zero(), dd0 = V::zero(), de0 = V::zero();
   V sd1 = V::zero(), se1 = V::zero(), dd1 = V::zero(), de1 = V::zero();
