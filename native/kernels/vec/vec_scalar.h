@@ -29,6 +29,9 @@
 
 // The kernels' store loops are flattened for this Vec (kernel_common.h says why).
 #define INSTNORM_VEC_FLATTEN_STORE_LOOPS 1
+// This Vec's operations are lane loops that only become SIMD code through
+// GCC's SLP vectorizer: kernels may shape hot loops for it (plane_batch.h).
+#define INSTNORM_VEC_LANE_LOOPS 1
 
 namespace instnorm {
 namespace vec {
