@@ -83,8 +83,9 @@ INSTNORM_SUM_LOOP inline void block_squares(const float* x, int64_t n, float p, 
 INSTNORM_SUM_LOOP inline void block_co_sums(const float* x, const float* dy, int64_t n, float px, float pg,
                                             V* out) {
   const Pivot pxv(px), pgv(pg);
-  // Eight chains (the plain sums take pairs), so that AVX2's 16 registers
-  // hold them with the pivots and the step's four values.
+  // Eight chains in the main loop (the plain sums take pairs), so that
+  // AVX2's 16 registers hold them with the pivots and the step's four
+  // values; sd1 and se1 only take the tail.
   V sd0 = V::zero(), se0 = V::zero(), dd0 = V::zero(), ee0 = V::zero(), de0 = V::zero();
   V sd1 = V::zero(), se1 = V::zero(), dd1 = V::zero(), ee1 = V::zero(), de1 = V::zero();
   int64_t i = 0;
