@@ -28,8 +28,9 @@
 // the redo is decided lane by lane), so any split of the planes into calls
 // gives the same bits.
 //
-// Planes outside the fp32 range (exact.h: M2 not finite or <= 0, variance
-// outside [2^-112, 2^112], rstd outside [2^-56, 2^56]) are flagged and left
+// Planes outside the fp32 range (exact.h's needs_exact: M2 not finite, or
+// 0 but not a constant plane the fp32 path keeps, or variance outside
+// [2^-112, 2^112]; rstd outside [2^-56, 2^56]) are flagged and left
 // untouched (no output written for them), for the op's exact path.
 #pragma once
 #include "plane_batch_sums.h"
@@ -106,13 +107,17 @@ inline void forward_stats(const ForwardCall& f, int64_t p0, ForwardBatch& fb) {
   const V var = (sdd - sd * lo) / n;
   const V ve = var + V::set1(f.eps);
   const V r = V::set1(1.0f) / sqrt(ve);
-  // (NaN fails every comparison: flagged.)
-  const V::Mask ok = ge(var, V::set1(kVarMin)) & le(var, V::set1(kVarMax)) & le(ve, V::set1(kFloatMax));
-  const V bl = V::set1(f.blend);
   const V mu = p + lo;
+  const V::Mask constant = constant_planes(xb, len, nb, sdd, mu);
+  // (NaN fails every comparison: flagged.)
+  const V::Mask ok =
+      (ge(var, V::set1(kVarMin)) & le(var, V::set1(kVarMax)) & le(ve, V::set1(kFloatMax))) | constant;
+  const V bl = V::set1(f.blend);
   // y = (x - p) scale + shift: scale = g r + blend, and with x - mean =
   // (x - p) - lo, shift = b + blend mean - lo scale (fold.h's fold_affine).
-  const V sc = fmadd(load_or(f.g ? f.g + p0 : nullptr, nb, 1.0f), r, bl);
+  // A constant plane has xhat = 0 for every eps (fold_affine's rule, also
+  // where rstd is infinite, eps = 0): scale = blend, and lo = 0.
+  const V sc = select(constant, bl, fmadd(load_or(f.g ? f.g + p0 : nullptr, nb, 1.0f), r, bl));
   const V sh = fmadd(-lo, sc, fmadd(bl, mu, load_or(f.b ? f.b + p0 : nullptr, nb, 0.0f)));
   sc.store(fb.scale.v);
   sh.store(fb.shift.v);
@@ -224,7 +229,10 @@ inline void backward_stats(const BackwardCall& f, int64_t p0, BackwardBatch& bb)
   const V var = (sdd - sd * lx) / n;
   const V cxy = sde - sd * lg;  // sum((x - mean_x)(dy - mean_dy))
   const V r = f.rstd ? V::load_partial(f.rstd + p0, nb, 1.0f) : V::set1(1.0f) / sqrt(var + V::set1(f.eps));
-  const V::Mask ok = ge(var, V::set1(kVarMin)) & le(var, V::set1(kVarMax)) & ge(r, V::set1(kRstdMin)) &
+  // A constant plane (C = 0) gets dx = r g (dy - mean_dy) + blend dy from
+  // the same formulas, as group_grads gives it.
+  const V::Mask in_range = ge(var, V::set1(kVarMin)) & le(var, V::set1(kVarMax));
+  const V::Mask ok = (in_range | constant_planes(xb, len, nb, sdd, pxv + lx)) & ge(r, V::set1(kRstdMin)) &
                      le(r, V::set1(kRstdMax));
   const V rg = r * load_or(f.g ? f.g + p0 : nullptr, nb, 1.0f);
   const V bl = V::set1(f.blend);

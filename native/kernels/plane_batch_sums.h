@@ -239,6 +239,32 @@ INSTNORM_SUM_LOOP inline V sampled_pivots(const float* xb, int64_t len, int nb) 
   return V::load(x0.v) + transpose_sum(rows) / V::set1(count);
 }
 
+// Whether every element of x[0..n) is +-0 (NaN is not).
+inline bool all_zero(const float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    if (any(ne(V::load(x + i), V::zero()))) return false;
+  }
+  return i == n || !any(ne(V::load_partial(x + i, static_cast<int>(n - i), 0.0f), V::zero()));
+}
+
+// The constant planes of a batch (plane j at xb + j*len) that stay on the
+// fp32 path, as exact.h's needs_exact decides for M2 = 0: every deviation
+// squared to 0 (sdd), and the mean is not tiny (deviations from a mean of
+// at least 2^-48 cannot underflow when squared, so they were all 0) or
+// every element is zero (zero padding; checked only for those planes).
+// The rest with M2 = 0 are for the exact path.
+inline V::Mask constant_planes(const float* xb, int64_t len, int nb, V sdd, V mean) {
+  const V::Mask flat = eq(sdd, V::zero()) & V::Mask::first_n(nb);
+  const V::Mask big = ge(abs(mean), V::set1(0x1p-48f));
+  const V::Mask check = flat & ~big;
+  if (!any(check)) return flat & big;
+  Lanes c, zero;
+  select(check, V::set1(1.0f), V::zero()).store(c.v);
+  for (int j = 0; j < W; ++j) zero.v[j] = c[j] != 0.0f && all_zero(xb + j * len, len) ? 1.0f : 0.0f;
+  return flat & (big | gt(V::load(zero.v), V::zero()));
+}
+
 // Lanes whose pivot was more than a standard deviation from the mean:
 // sum(d) lo = len (mean - pivot)^2 > M2, where the cancellation in
 // M2 = sum(d^2) - sum(d) lo would amplify fp32 rounding more than 2x (and

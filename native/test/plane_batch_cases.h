@@ -25,8 +25,10 @@ constexpr unsigned char kFlagSentinel = 0xEE;
 constexpr float kEps = 1e-5f;
 
 // Special planes (by index; len >= 2: with one element every plane is
-// constant). Flagged: constant, NaN, +inf, |deviations| ~1e-20 (variance
-// below 2^-112), ~1e20 (squares overflow). Not flagged: an outlier first
+// constant). Flagged: NaN, +inf, |deviations| ~1e-20 (variance below
+// 2^-112), ~1e20 (squares overflow), a constant of 1e-20 (M2 = 0 with a
+// tiny mean: exact.h sends it to the exact path). Not flagged: a constant
+// plane and an all-zero one (xhat = 0 on the fp32 path), an outlier first
 // element, the first 16 elements of x (kFirstX) or dy (kFirstDy) far from
 // the rest (the first-vector pivot is off: the plane is summed again),
 // deviations ~1e-15 and ~1e15 (inside the range, near its edges), NaN in
@@ -44,6 +46,8 @@ enum : int64_t {
   kSpike = 19,
   kFirstX = 23,
   kFirstDy = 25,
+  kZero = 33,
+  kTinyConstant = 35,
   kEdgeSmall = 29,
   kEdgeLarge = 31,
   kDyNaN = 37
@@ -85,6 +89,8 @@ struct BatchCase {
       }
       if (n >= 2) {
         if (k == kConstant) std::fill(xp, xp + n, 2.5f);
+        if (k == kZero) std::fill(xp, xp + n, k % 2 ? -0.0f : 0.0f);
+        if (k == kTinyConstant) std::fill(xp, xp + n, 1e-20f);
         if (k == kNaN) xp[n / 2] = std::nanf("");
         if (k == kInf) xp[0] = INFINITY;
         if (k == kSpike) xp[0] = 1e6f;
@@ -120,13 +126,19 @@ struct BatchCase {
   }
   const float* xs(int64_t k) const { return x.data() + k * len; }
   const float* dys(int64_t k) const { return dy.data() + k * len; }
-  // exact.h's needs_exact on the double statistics.
+  // exact.h's needs_exact on the double statistics: M2 = 0 stays on the
+  // fp32 path for a mean of at least 2^-48 or an all-zero plane.
   bool needs_exact(int64_t k) const {
+    if (m2[k] == 0.0) {
+      bool zero = true;
+      for (int64_t i = 0; i < len; ++i) zero = zero && xs(k)[i] == 0.0f;
+      return !(std::fabs(mx[k]) >= 0x1p-48 || zero);
+    }
     if (!(m2[k] > 0.0) || !std::isfinite(m2[k])) return true;
     const double var = m2[k] / len;
     return var < 0x1p-112 || var > 0x1p112;
   }
-  double rstd(int64_t k) const { return 1.0 / std::sqrt(m2[k] / len + static_cast<double>(kEps)); }
+  double rstd(int64_t k, float eps = kEps) const { return 1.0 / std::sqrt(m2[k] / len + static_cast<double>(eps)); }
 };
 
 // n floats (or 2n for doubles) filled with the sentinel, ending at a

@@ -30,6 +30,7 @@ struct FwdVariant {
   bool affine;  // g, b arrays (else null: 1, 0)
   float blend;
   bool with_mean, with_rstd;
+  float eps;    // 0: a constant plane's rstd is +inf
 };
 
 struct FwdResult {
@@ -52,7 +53,7 @@ void run_forward(const KernelTable& k, const BatchCase& c, const FwdVariant& v, 
   float* y = r.y.p();
   if (in_place) std::memcpy(y, c.xs(s), count * len * sizeof(float));
   k.plane_batch_forward(in_place ? y : x.f.data(), y, count, len, v.affine ? c.g.data() + s : nullptr,
-                        v.affine ? c.b.data() + s : nullptr, v.blend, kEps, v.with_mean ? r.mean.p() : nullptr,
+                        v.affine ? c.b.data() + s : nullptr, v.blend, v.eps, v.with_mean ? r.mean.p() : nullptr,
                         v.with_rstd ? r.rstd.p() : nullptr, r.flags.p());
 }
 
@@ -71,11 +72,13 @@ void check_forward_accuracy(const KernelTable& k, const BatchCase& c, const FwdV
              "plane_batch_forward.flagged_untouched", len * 100 + p, 0, 0);
       continue;
     }
-    const double rs = c.rstd(p), gp = v.affine ? c.g[p] : 1.0, bp = v.affine ? c.b[p] : 0.0;
+    const double rs = c.rstd(p, v.eps), gp = v.affine ? c.g[p] : 1.0, bp = v.affine ? c.b[p] : 0.0;
     const float* x = c.xs(p);
     double err = 0, ref_max = 0;
     for (int64_t i = 0; i < len; ++i) {
-      const double want = gp * (x[i] - c.mx[p]) * rs + bp + v.blend * static_cast<double>(x[i]);
+      // (xhat = 0 for a constant plane, also where rs is infinite)
+      const double xhat = c.m2[p] == 0.0 ? 0.0 : (x[i] - c.mx[p]) * rs;
+      const double want = gp * xhat + bp + v.blend * static_cast<double>(x[i]);
       track(err, std::fabs(y[i] - want));
       ref_max = std::fmax(ref_max, std::fabs(want));
     }
@@ -85,7 +88,11 @@ void check_forward_accuracy(const KernelTable& k, const BatchCase& c, const FwdV
     // plane's deviation where that is larger (deviations of 1e15, mean 1e12).
     const double mean_scale = std::fmax(1.0 + std::fabs(c.mx[p]), std::sqrt(c.m2[p] / len));
     if (v.with_mean) wmean.add(rel_err(r.mean.p()[p], c.mx[p], mean_scale), r.mean.p()[p], c.mx[p]);
-    if (v.with_rstd) wrstd.add(rel_err(r.rstd.p()[p], rs, rs), r.rstd.p()[p], rs);
+    if (v.with_rstd && std::isinf(rs)) {
+      expect(r.rstd.p()[p] == static_cast<float>(rs), k.isa, "plane_batch_forward.rstd_inf", len, r.rstd.p()[p], rs);
+    } else if (v.with_rstd) {
+      wrstd.add(rel_err(r.rstd.p()[p], rs, rs), r.rstd.p()[p], rs);
+    }
   }
   wy.check(k.isa, "plane_batch_forward.y", len, 1e-5);
   wy_offset.check(k.isa, "plane_batch_forward.y_offset_1e4", len, 1e-4);
@@ -123,7 +130,7 @@ bool same_forward(const BatchCase& c, const FwdVariant& v, FwdResult& full, FwdR
 }
 
 void test_plane_batch_forward(const KernelTable& k) {
-  const FwdVariant variants[] = {{true, 0.0f, true, true}, {false, 0.5f, true, false}};
+  const FwdVariant variants[] = {{true, 0.0f, true, true, kEps}, {false, 0.5f, true, false, kEps}, {true, 0.3f, true, true, 0.0f}};
   for (const int64_t len : batch_lengths()) {
     const BatchCase c(len);
     for (const FwdVariant& v : variants) {
@@ -154,6 +161,7 @@ struct BwdVariant {
   bool saved;   // rstd from the forward (float), out of range on two planes; else recomputed
   bool affine;  // g array (else null: 1)
   float blend;
+  float eps;    // 0, recomputed: a constant plane's rstd is +inf (flagged)
 };
 
 struct BwdResult {
@@ -182,12 +190,12 @@ void run_backward(const KernelTable& k, const BatchCase& c, const BwdVariant& v,
   if (in_place == 1) std::memcpy(dx, c.dys(s), count * len * sizeof(float));
   if (in_place == 2) std::memcpy(dx, c.xs(s), count * len * sizeof(float));
   k.plane_batch_backward(in_place == 1 ? dx : dy.f.data(), in_place == 2 ? dx : x.f.data(), dx, count, len,
-                         v.affine ? c.g.data() + s : nullptr, v.saved ? rs.data() + s : nullptr, v.blend, kEps,
+                         v.affine ? c.g.data() + s : nullptr, v.saved ? rs.data() + s : nullptr, v.blend, v.eps,
                          r.sg.p(), r.sb.p(), r.flags.p());
 }
 
 bool bwd_needs_exact(const BatchCase& c, const BwdVariant& v, const std::vector<float>& rs, int64_t p) {
-  const double r = v.saved ? rs[p] : c.rstd(p);
+  const double r = v.saved ? rs[p] : c.rstd(p, v.eps);
   return c.needs_exact(p) || !(r * r >= 0x1p-112 && r * r <= 0x1p112);
 }
 
@@ -212,7 +220,7 @@ void check_backward_accuracy(const KernelTable& k, const BatchCase& c, const Bwd
       expect(all_nan, k.isa, "plane_batch_backward.dy_nan", len, 0, 0);
       continue;
     }
-    const double rr = v.saved ? rs[p] : c.rstd(p), g = v.affine ? c.g[p] : 1.0;
+    const double rr = v.saved ? rs[p] : c.rstd(p, v.eps), g = v.affine ? c.g[p] : 1.0;
     const double k3 = rr * rr * rr * g * c.cxy[p] / len;
     const float *x = c.xs(p), *dy = c.dys(p);
     double err = 0, ref_max = 0, dy_max = 0;
@@ -225,7 +233,7 @@ void check_backward_accuracy(const KernelTable& k, const BatchCase& c, const Bwd
     // Relative to the larger of max |dx| and the size of its terms (as the
     // JS suites' relErrScaled), the co-moment to its Cauchy-Schwarz bound.
     const double terms = std::fabs(rr * g) * std::sqrt(c.m2dy[p] / len) + std::fabs(v.blend) * dy_max;
-    wdx.add(err / std::fmax(ref_max, terms), err, ref_max);
+    wdx.add(err / std::fmax(std::fmax(ref_max, terms), 1e-30), err, ref_max);  // (planes of one element: 0)
     wsg.add(rel_err(sg, rr * c.cxy[p], rr * std::sqrt(c.m2[p] * c.m2dy[p]) + 1e-30), sg, rr * c.cxy[p]);
     wsb.add(rel_err(sb, c.sdy[p], c.sabs_dy[p]), sb, c.sdy[p]);
   }
@@ -260,7 +268,7 @@ bool same_backward(const BatchCase& c, BwdResult& full, BwdResult& got, int64_t 
 }
 
 void test_plane_batch_backward(const KernelTable& k) {
-  const BwdVariant variants[] = {{true, true, 0.0f}, {false, false, 0.5f}};
+  const BwdVariant variants[] = {{true, true, 0.0f, kEps}, {false, false, 0.5f, kEps}, {false, true, 0.2f, 0.0f}};
   for (const int64_t len : batch_lengths()) {
     const BatchCase c(len);
     const std::vector<float> rs = saved_rstd(c);
