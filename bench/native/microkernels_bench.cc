@@ -47,10 +47,13 @@ struct Data {
   std::vector<float> sub, scale, shift, ca, cb, cc;        // length C (column kernels)
   std::vector<Moments> mo;
   std::vector<CoMoments> cm;
+  std::vector<float> mean, rstd;                           // length C (plane batches)
+  std::vector<double> share_g, share_b;
+  std::vector<uint8_t> exact;
   Data(int64_t c, int64_t m)
       : C(c), M(m), n(c * m), x(n), y(n), dy(n), dx(n), ones_m(m, 1.0f), zeros_m(m, 0.0f),
         acc_a(m, 0.0f), acc_b(m, 0.0f), sub(c, 3.0f), scale(c, 1.0f), shift(c, 0.0f), ca(c, 1.0f),
-        cb(c, 0.5f), cc(c, 0.1f), mo(c), cm(c) {
+        cb(c, 0.5f), cc(c, 0.1f), mo(c), cm(c), mean(c), rstd(c), share_g(c), share_b(c), exact(c) {
     std::mt19937 rng(7);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     for (int64_t i = 0; i < n; ++i) {
@@ -125,6 +128,22 @@ void bench_backward_apply(const KernelTable& k, Data& d, Timings& t) {
       }
     });
   }
+}
+
+// C planes of M in one call; the backward with the forward's saved rstd.
+void bench_plane_batch_forward(const KernelTable& k, Data& d, Timings& t) {
+  t.time("plane_batch_forward", [&] {
+    k.plane_batch_forward(d.x.data(), d.y.data(), d.C, d.M, d.scale.data(), d.shift.data(), 0.0f, 1e-5f,
+                          d.mean.data(), d.rstd.data(), d.exact.data());
+  });
+}
+void bench_plane_batch_backward(const KernelTable& k, Data& d, Timings& t) {
+  k.plane_batch_forward(d.x.data(), d.y.data(), d.C, d.M, nullptr, nullptr, 0.0f, 1e-5f, nullptr, d.rstd.data(),
+                        d.exact.data());
+  t.time("plane_batch_backward", [&] {
+    k.plane_batch_backward(d.dy.data(), d.x.data(), d.dx.data(), d.C, d.M, d.scale.data(), d.rstd.data(), 0.0f,
+                           1e-5f, d.share_g.data(), d.share_b.data(), d.exact.data());
+  });
 }
 
 // ---- column: M rows of C channels ----

@@ -4,6 +4,7 @@
 // written once over the vector type V, and this is where they become
 // that ISA's machine code.
 #include "plane_kernels.h"
+#include "plane_batch.h"
 #include "column_stats.h"
 #include "column_apply.h"
 #include "row_kernels.h"

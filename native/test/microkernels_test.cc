@@ -17,6 +17,7 @@
 #include "column_tests.h"
 #include "dispatch_tests.h"
 #include "harness.h"
+#include "plane_batch_tests.h"
 #include "plane_tests.h"
 #include "row_tests.h"
 

@@ -201,6 +201,62 @@ void test_reductions() {
   }
 }
 
+// The pairwise tree of vec_scalar.h over W floats, in plain float
+// arithmetic: adjacent pairs first.
+float pairwise_sum(const float* a) {
+  float t[W];
+  for (int i = 0; i < W; ++i) t[i] = a[i];
+  for (int w = W / 2; w >= 1; w /= 2) {
+    for (int i = 0; i < w; ++i) t[i] = t[2 * i] + t[2 * i + 1];
+  }
+  return t[0];
+}
+
+// transpose_sum: every lane against the pairwise tree of its row, bit for
+// bit (the order is part of the API). Rows mix the special values (so
+// infinities meet, NaN spreads, -0 + -0 stays -0) and values whose sum
+// depends on the order (1e8 + 1 - 1e8), and each row is also moved to
+// every position to show its sum does not depend on the other rows.
+void test_transpose_sum() {
+  V rows[W];
+  float a[W][W], r[W];
+  for (int j = 0; j < kCount; ++j) {
+    for (int k = 0; k < W; ++k) {
+      lanes(j + 3 * k, 1 + 2 * k, a[k]);
+      rows[k] = V::load(a[k]);
+    }
+    transpose_sum(rows).store(r);
+    for (int k = 0; k < W; ++k) {
+      const float want = pairwise_sum(a[k]);
+      check(same(r[k], want), "vec.transpose_sum", j * W + k, r[k], want);
+    }
+  }
+  // Order-sensitive rows: the result is the tree's, not another order's.
+  for (int k = 0; k < W; ++k) {
+    for (int i = 0; i < W; ++i) a[k][i] = (i + k) % 3 == 0 ? 1e8f : (i + k) % 3 == 1 ? 1.0f : -1e8f;
+    if (k % 2 == 1) a[k][W - 1] = 3.0f;
+    rows[k] = V::load(a[k]);
+  }
+  transpose_sum(rows).store(r);
+  for (int k = 0; k < W; ++k) {
+    const float want = pairwise_sum(a[k]);
+    check(same(r[k], want), "vec.transpose_sum.order", k, r[k], want);
+  }
+  // Row k alone at position p (the others zero or NaN): the same bits.
+  for (int k = 0; k < W; ++k) {
+    const float want = pairwise_sum(a[k]);
+    for (int p = 0; p < W; ++p) {
+      for (int q = 0; q < W; ++q) rows[q] = V::set1(q % 2 ? kNaN : 0.0f);
+      rows[p] = V::load(a[k]);
+      transpose_sum(rows).store(r);
+      check(same(r[p], want), "vec.transpose_sum.position", k * W + p, r[p], want);
+      for (int q = 0; q < W; ++q) {
+        if (q != p) check(q % 2 ? is_nan(r[q]) : r[q] == 0.0f, "vec.transpose_sum.others", k * W + q, r[q], 0);
+      }
+    }
+  }
+}
+
 // Loads and stores of n < W lanes and under arbitrary masks, against the
 // guard page: the accessed lanes end exactly where the memory does.
 void test_memory() {
@@ -331,6 +387,7 @@ void INSTNORM_PASTE(INSTNORM_TARGET_ISA, _vec_tests)() {
   test_arithmetic();
   test_compare_select();
   test_reductions();
+  test_transpose_sum();
   test_memory();
   test_integers();
 }

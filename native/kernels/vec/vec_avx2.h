@@ -122,6 +122,17 @@ inline float Vec::reduce_max() const {
   return _mm256_cvtss_f32(r.v);
 }
 
+// Transposed horizontal sum (see vec_scalar.h): three rounds of vhaddps,
+// which adds adjacent pairs within each 128-bit half (a row's pairs, then
+// its pairs of pairs), and a last add of the two halves: the pairwise tree.
+inline Vec transpose_sum(const Vec* rows) {
+  const __m256 t0 = _mm256_hadd_ps(rows[0].v, rows[1].v), t1 = _mm256_hadd_ps(rows[2].v, rows[3].v);
+  const __m256 t2 = _mm256_hadd_ps(rows[4].v, rows[5].v), t3 = _mm256_hadd_ps(rows[6].v, rows[7].v);
+  // Half h of u0 holds rows 0..3's sums of lanes 4h..4h+3, u1 rows 4..7's.
+  const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+  return {_mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31))};
+}
+
 struct IntVec {
   static constexpr int kWidth = 8;
   __m256i v;

@@ -151,6 +151,27 @@ inline float Vec::reduce_max() const {
   return _mm512_cvtss_f32(r.v);
 }
 
+// Adjacent pairs within each 128-bit block, as vhaddps does on AVX:
+// [a0+a1, a2+a3, b0+b1, b2+b3] per block.
+inline __m512 hadd_blocks(__m512 a, __m512 b) {
+  return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xDD));
+}
+// Blocks 0 and 2 of a and of b plus blocks 1 and 3: adjacent blocks added.
+inline __m512 add_block_pairs(__m512 a, __m512 b) {
+  return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xDD));
+}
+
+// Transposed horizontal sum (see vec_scalar.h), as the pairwise tree: two
+// rounds of pairs within 128-bit blocks leave, in block q of u[m], the sums
+// of lanes 4q..4q+3 of rows 4m..4m+3; then adjacent blocks are added twice.
+inline Vec transpose_sum(const Vec* rows) {
+  __m512 t[8], u[4];
+  for (int i = 0; i < 8; ++i) t[i] = hadd_blocks(rows[2 * i].v, rows[2 * i + 1].v);
+  for (int i = 0; i < 4; ++i) u[i] = hadd_blocks(t[2 * i], t[2 * i + 1]);
+  const __m512 v0 = add_block_pairs(u[0], u[1]), v1 = add_block_pairs(u[2], u[3]);
+  return {add_block_pairs(v0, v1)};
+}
+
 struct IntVec {
   static constexpr int kWidth = 16;
   __m512i v;

@@ -109,6 +109,12 @@ inline Mask ne(Vec a, Vec b) { return {vmvnq_u32(vceqq_f32(a.v, b.v))}; }
 inline Mask is_nan(Vec a) { return ne(a, a); }
 inline Vec select(Mask m, Vec a, Vec b) { return {vbslq_f32(m.m, a.v, b.v)}; }
 
+// Transposed horizontal sum (see vec_scalar.h): faddp adds adjacent pairs,
+// twice, which is the pairwise tree.
+inline Vec transpose_sum(const Vec* rows) {
+  return {vpaddq_f32(vpaddq_f32(rows[0].v, rows[1].v), vpaddq_f32(rows[2].v, rows[3].v))};
+}
+
 struct IntVec {
   static constexpr int kWidth = 4;
   int32x4_t v;

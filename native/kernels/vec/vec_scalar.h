@@ -10,6 +10,7 @@
 //   Vec      kWidth fp32 lanes. zero, set1, load, load_partial, load_masked;
 //            store, store_partial, store_masked, stream (+ fence), store_double;
 //            sum (in double), reduce_min, reduce_max;
+//            transpose_sum(rows) (kWidth vectors -> one: lane j sums rows[j]);
 //            + - * / and unary -, fmadd, min, max, abs, sqrt, round, floor;
 //            lt le gt ge eq ne is_nan -> Mask; select(mask, a, b).
 //   Mask     (V::Mask) one bool per lane. first_n, & | ^ ~, any, all.
@@ -28,6 +29,9 @@
 
 // The kernels' store loops are flattened for this Vec (kernel_common.h says why).
 #define INSTNORM_VEC_FLATTEN_STORE_LOOPS 1
+// This Vec's operations are lane loops that only become SIMD code through
+// GCC's SLP vectorizer: kernels may shape hot loops for it (plane_batch.h).
+#define INSTNORM_VEC_LANE_LOOPS 1
 
 namespace instnorm {
 namespace vec {
@@ -151,6 +155,26 @@ struct Vec {
     return r;
   }
 };
+
+// Transposed horizontal sum: lane j of the result is the sum of the lanes
+// of rows[j] (rows holds kWidth vectors), in fp32. Reduces kWidth runs at
+// once for about the cost of two horizontal sums. The lanes of a row are
+// added as a pairwise tree, adjacent pairs first: for 8 lanes
+// ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)); every ISA adds in this
+// order for its width, so lane j depends on rows[j] alone and identically
+// for every j (a result never depends on which rows share the call).
+inline Vec transpose_sum(const Vec* rows) {
+  Vec r;
+  for (int j = 0; j < Vec::kWidth; ++j) {
+    float t[Vec::kWidth];
+    for (int i = 0; i < Vec::kWidth; ++i) t[i] = rows[j].v[i];
+    for (int w = Vec::kWidth / 2; w >= 1; w /= 2) {
+      for (int i = 0; i < w; ++i) t[i] = t[2 * i] + t[2 * i + 1];
+    }
+    r.v[j] = t[0];
+  }
+  return r;
+}
 
 // Applies f lane by lane.
 template <class F>
