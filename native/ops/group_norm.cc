@@ -68,6 +68,26 @@ inline int64_t runs_for(int64_t groups, int threads) {
   return groups < r ? groups : r;
 }
 
+// Planes per plane-batch kernel call (a multiple of every ISA's vector
+// width), and when that kernel is used: one channel per group, short planes
+// (policy.h), and an eps that is a float (the kernel's arithmetic is fp32;
+// a larger eps only ever happens in tests, and the per-group path takes it
+// in double).
+constexpr int64_t kPlaneBatch = 64;
+inline bool small_planes(const kernels::KernelTable& k, int64_t cpg, int64_t len, double eps) {
+  return cpg == 1 && len <= plane_batch_max_len(k.vector_width) && eps <= 1e30;
+}
+
+// Double coefficients as floats, in out; null when one is beyond the float
+// range (then the caller keeps the doubles).
+inline const float* float_coefficients(int64_t count, const double* v, float* out) {
+  for (int64_t j = 0; j < count; ++j) {
+    if (!(v[j] >= -3.4e38 && v[j] <= 3.4e38)) return nullptr;
+    out[j] = static_cast<float>(v[j]);
+  }
+  return out;
+}
+
 void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRows& row_of) {
   const kernels::KernelTable& k = ctx.k;
   const int64_t C = a.c, G = a.groups, cpg = C / G, m = a.s;
@@ -81,8 +101,7 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
   };
   // A group outside the float32 kernels' range (exact.h) is normalized
   // here in double, whole; true when that was the case.
-  auto exact_group = [&](int64_t grp, const Moments& mo) {
-    if (!needs_exact(mo.m2, mo.count, mo.mean, [&] { return all_zero(a.x + grp * len, len); })) return false;
+  auto exact_normalize = [&](int64_t grp) {
     Scratch<int64_t> bases(cpg);
     for (int64_t j = 0; j < cpg; ++j) bases[j] = grp * len + j * m;
     const Runs r{bases.data(), cpg, 1, m};
@@ -93,6 +112,10 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
     const int64_t first = row_of(grp / G) * C + (grp % G) * cpg;
     exact_forward(a.x, a.y, r, ex.mean, rstd, ex.m2 == 0.0, [&](int64_t j) { return a.gamma_at(first + j); },
                   [&](int64_t j) { return a.beta_at(first + j); }, a.blend);
+  };
+  auto exact_group = [&](int64_t grp, const Moments& mo) {
+    if (!needs_exact(mo.m2, mo.count, mo.mean, [&] { return all_zero(a.x + grp * len, len); })) return false;
+    exact_normalize(grp);
     return true;
   };
   // Elements [start, start + count) of group grp, channel by channel.
@@ -157,7 +180,44 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
     }
   };
 
-  if (fused && serial(numel, ctx.threads)) {
+  // One channel per group on short planes: the plane-batch kernel takes up
+  // to kPlaneBatch planes of a sample per call in fp32 (their statistics,
+  // coefficients and outputs, with the affine row read in place); the
+  // planes it flags are normalized by the exact path. A batch whose affine
+  // does not fit in floats (AdaIN's double coefficients) is done group by
+  // group instead.
+  const int64_t per_sample = (C + kPlaneBatch - 1) / kPlaneBatch;
+  auto plane_batch = [&](int64_t b) {
+    const int64_t n = b / per_sample, c0 = (b % per_sample) * kPlaneBatch, np = min64(kPlaneBatch, C - c0);
+    const int64_t p0 = n * C + c0, row = row_of(n) * C + c0;
+    float g64[kPlaneBatch], b64[kPlaneBatch];
+    const float* g = a.gamma ? a.gamma + row : nullptr;
+    const float* be = a.beta ? a.beta + row : nullptr;
+    if ((a.gamma64 && !(g = float_coefficients(np, a.gamma64 + row, g64))) ||
+        (a.beta64 && !(be = float_coefficients(np, a.beta64 + row, b64)))) {
+      for (int64_t i = p0; i < p0 + np; ++i) {
+        const Moments mo = plane_moments(k, a.x + i * len, len);
+        if (!exact_group(i, mo)) apply_span(i, stats_for(i, mo), 0, len);
+      }
+      return;
+    }
+    uint8_t exact[kPlaneBatch];
+    k.plane_batch_forward(a.x + p0 * len, a.y + p0 * len, np, len, g, be, static_cast<float>(a.blend),
+                          static_cast<float>(a.eps), a.mean ? a.mean + p0 : nullptr, a.rstd ? a.rstd + p0 : nullptr,
+                          exact);
+    for (int64_t j = 0; j < np; ++j) {
+      if (exact[j]) exact_normalize(p0 + j);
+    }
+  };
+  const int64_t plane_batches = a.n * per_sample;
+
+  if (small_planes(k, cpg, len, a.eps)) {
+    if (serial(numel, ctx.threads)) {
+      for (int64_t b = 0; b < plane_batches; ++b) plane_batch(b);
+    } else {
+      runtime::parallel_for(ctx.threads, plane_batches, plane_batch);
+    }
+  } else if (fused && serial(numel, ctx.threads)) {
     group_run(0, groups);
   } else if (fused && !split_groups(groups, len, ctx.threads)) {
     const int64_t runs = runs_for(groups, ctx.threads);
@@ -282,7 +342,45 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
     }
   };
 
-  if (fused && serial(numel, ctx.threads)) {
+  // Short planes, one channel per group: as in the forward, the plane-batch
+  // kernel (dx and each plane's dgamma/dbeta shares), the exact path for
+  // the planes it flags, group by group for gammas beyond the float range.
+  const int64_t per_sample = (C + kPlaneBatch - 1) / kPlaneBatch;
+  auto plane_batch = [&](int64_t b) {
+    const int64_t n = b / per_sample, c0 = (b % per_sample) * kPlaneBatch, np = min64(kPlaneBatch, C - c0);
+    const int64_t p0 = n * C + c0, row = row_of(n) * C + c0;
+    float g64[kPlaneBatch];
+    const float* g = a.gamma ? a.gamma + row : nullptr;
+    if (a.gamma64 && !(g = float_coefficients(np, a.gamma64 + row, g64))) {
+      GradBlock gb(1);
+      for (int64_t i = p0; i < p0 + np; ++i) {
+        const CoMoments cm = plane_co_moments(k, a.dy + i * m, a.x + i * m, m);
+        bool exact;
+        fold_groups(i, i + 1, &cm, gb.co, &exact);
+        if (!exact) apply(i, 0, m, gb.co, 0);
+      }
+      return;
+    }
+    uint8_t exact[kPlaneBatch];
+    k.plane_batch_backward(a.dy + p0 * m, a.x + p0 * m, a.dx + p0 * m, np, m, g, saved ? a.rstd + p0 : nullptr,
+                           static_cast<float>(a.blend), static_cast<float>(a.eps), share_g + p0, share_b + p0, exact);
+    for (int64_t j = 0; j < np; ++j) {
+      if (!exact[j]) continue;
+      const int64_t u = p0 + j, base = u * m;
+      const double gam = gamma_of(u);
+      exact_backward(a.dy, a.x, a.dx, Runs{&base, 1, 1, m}, &gam, saved ? static_cast<double>(a.rstd[u]) : -1.0,
+                     a.eps, a.blend, share_g + u, share_b + u);
+    }
+  };
+  const int64_t plane_batches = a.n * per_sample;
+
+  if (small_planes(k, cpg, len, a.eps)) {
+    if (serial(numel, ctx.threads)) {
+      for (int64_t b = 0; b < plane_batches; ++b) plane_batch(b);
+    } else {
+      runtime::parallel_for(ctx.threads, plane_batches, plane_batch);
+    }
+  } else if (fused && serial(numel, ctx.threads)) {
     group_run(0, groups);
   } else if (fused && !split_groups(groups, len, ctx.threads)) {
     const int64_t runs = runs_for(groups, ctx.threads);
