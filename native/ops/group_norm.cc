@@ -209,23 +209,17 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
       if (exact[j]) exact_normalize(p0 + j);
     }
   };
-  const int64_t plane_batches = a.n * per_sample;
 
+  // Whole groups per task (one run or batch, all on this thread for small
+  // tensors), or the phased split of few large groups.
+  const bool whole = serial(numel, ctx.threads) || !split_groups(groups, len, ctx.threads);
   if (small_planes(k, cpg, len, a.eps)) {
-    if (serial(numel, ctx.threads)) {
-      for (int64_t b = 0; b < plane_batches; ++b) plane_batch(b);
-    } else {
-      runtime::parallel_for(ctx.threads, plane_batches, plane_batch);
-    }
-  } else if (fused && serial(numel, ctx.threads)) {
-    group_run(0, groups);
-  } else if (fused && !split_groups(groups, len, ctx.threads)) {
-    const int64_t runs = runs_for(groups, ctx.threads);
-    runtime::parallel_for(ctx.threads, runs, [&](int64_t r) { group_run(r * groups / runs, (r + 1) * groups / runs); });
-  } else if (serial(numel, ctx.threads)) {
-    for (int64_t b = 0; b < batches; ++b) group_batch(b);
-  } else if (!split_groups(groups, len, ctx.threads)) {
-    runtime::parallel_for(ctx.threads, batches, group_batch);
+    run_tasks(ctx.threads, numel, a.n * per_sample, plane_batch);
+  } else if (fused && whole) {
+    const int64_t runs = serial(numel, ctx.threads) ? 1 : runs_for(groups, ctx.threads);
+    run_tasks(ctx.threads, numel, runs, [&](int64_t r) { group_run(r * groups / runs, (r + 1) * groups / runs); });
+  } else if (whole) {
+    run_tasks(ctx.threads, numel, batches, group_batch);
   } else {
     const int64_t cpr = chunks_of(len);
     Scratch<Moments> part(groups * cpr);
@@ -372,23 +366,17 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
                      a.eps, a.blend, share_g + u, share_b + u);
     }
   };
-  const int64_t plane_batches = a.n * per_sample;
 
+  // Whole groups per task (one run or batch, all on this thread for small
+  // tensors), or the phased split of few large groups.
+  const bool whole = serial(numel, ctx.threads) || !split_groups(groups, len, ctx.threads);
   if (small_planes(k, cpg, len, a.eps)) {
-    if (serial(numel, ctx.threads)) {
-      for (int64_t b = 0; b < plane_batches; ++b) plane_batch(b);
-    } else {
-      runtime::parallel_for(ctx.threads, plane_batches, plane_batch);
-    }
-  } else if (fused && serial(numel, ctx.threads)) {
-    group_run(0, groups);
-  } else if (fused && !split_groups(groups, len, ctx.threads)) {
-    const int64_t runs = runs_for(groups, ctx.threads);
-    runtime::parallel_for(ctx.threads, runs, [&](int64_t r) { group_run(r * groups / runs, (r + 1) * groups / runs); });
-  } else if (serial(numel, ctx.threads)) {
-    for (int64_t b = 0; b < batches; ++b) group_batch(b);
-  } else if (!split_groups(groups, len, ctx.threads)) {
-    runtime::parallel_for(ctx.threads, batches, group_batch);
+    run_tasks(ctx.threads, numel, a.n * per_sample, plane_batch);
+  } else if (fused && whole) {
+    const int64_t runs = serial(numel, ctx.threads) ? 1 : runs_for(groups, ctx.threads);
+    run_tasks(ctx.threads, numel, runs, [&](int64_t r) { group_run(r * groups / runs, (r + 1) * groups / runs); });
+  } else if (whole) {
+    run_tasks(ctx.threads, numel, batches, group_batch);
   } else {
     const int64_t chunks = chunks_of(m);
     Scratch<CoMoments> part(units * chunks);

@@ -4,6 +4,7 @@
 
 #include "exact.h"
 #include "fold.h"
+#include "prefetch.h"
 #include "rows.h"
 #include "stats.h"
 
@@ -86,6 +87,7 @@ void layer_norm_forward(const Context& ctx, const LayerNormForward& a) {
         exact_row_forward(a, r, g.data(), b.data());
         continue;
       }
+      if (r + 1 < a.rows) prefetch_run(x + a.len, a.len);  // read during this row's output pass
       const double rstd = rstd_of(mo.m2, mo.count, a.eps);
       const RowNorm n = row_norm(mo, rstd);
       if (a.mean) a.mean[r] = static_cast<float>(mo.mean);
