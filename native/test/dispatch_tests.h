@@ -70,6 +70,24 @@ void test_select_table() {
   }
 }
 
+// The AVX-512 table the dispatcher hands out takes the plane-batch kernels
+// from AVX2 (dispatch.cc, kBorrowed) and keeps its own others; the raw
+// AVX-512 plane-batch kernels are still tested, in the emulated build.
+void test_borrowed() {
+  namespace k = kernels;
+#if defined(__x86_64__) || defined(_M_X64)
+  const k::KernelTable* wide = k::find_table("avx512");
+  const k::KernelTable* narrow = k::find_table("avx2");
+  if (wide == nullptr || narrow == nullptr) return;  // this CPU lacks one
+  expect(wide->plane_batch_forward == narrow->plane_batch_forward &&
+             wide->plane_batch_backward == narrow->plane_batch_backward,
+         "dispatch", "borrowed.plane_batch", 0, 0, 0);
+  expect(wide->moments == k::avx512_table().moments && wide->affine == k::avx512_table().affine &&
+             std::strcmp(wide->isa, "avx512") == 0 && wide->vector_width == 16,
+         "dispatch", "borrowed.own", 0, 0, 0);
+#endif
+}
+
 // The helpers against the definition (two halves of one run merge into
 // the whole run's statistics), and empty sides passing through.
 void test_chan_merge() {

@@ -96,6 +96,7 @@ int main() {
   }
   test::counted("dispatch and Chan merge", 0, [] {
     test::test_select_table();
+    test::test_borrowed();
     test::test_chan_merge();
   });
   std::printf("%d passed, %d failed\n", test::passed(), test::failed());
