@@ -63,11 +63,20 @@ INSTNORM_STORE_LOOP inline void col_periodic(float* out, int64_t n, int64_t C, b
   if (stream) V::fence();
 }
 
-// Wide rows (C > kColExt): row by row, coefficients loaded straight from
-// the arrays (they stay in L1), the last vector of each row partial.
+// Wide rows (C > kColExt), and rows of whole vectors (C % W == 0, where
+// the flat walk's coefficient index and extended arrays cost more
+// instructions than the loop over a row's vectors; not when streaming to
+// an unaligned output, whose stores col_periodic() aligns): row by row,
+// coefficients loaded straight from the arrays (they stay in L1), the last
+// vector of each row partial.
 // f(off, j) is the vector for columns [j, j + W) of the row at flat offset
 // off, f_tail(off, j, r) for its last r < W columns. Non-temporal stores
 // only when every full vector is aligned.
+inline bool by_rows(const float* out, int64_t C, bool stream) {
+  if (C > kColExt) return true;
+  return C % W == 0 && (!stream || reinterpret_cast<uintptr_t>(out) % (sizeof(float) * W) == 0);
+}
+
 template <class F, class FTail>
 INSTNORM_STORE_LOOP inline void col_rows(float* out, int64_t rows, int64_t C, bool stream, F f, FTail f_tail) {
   const int64_t full = C / W * W;
@@ -89,7 +98,7 @@ INSTNORM_STORE_LOOP inline void col_rows(float* out, int64_t rows, int64_t C, bo
 
 void col_affine(const float* x, float* y, int64_t rows, int64_t C, const float* sub,
                 const float* scale, const float* shift, bool stream) {
-  if (C > kColExt) {
+  if (by_rows(y, C, stream)) {
     col_rows(
         y, rows, C, stream,
         [&](int64_t off, int64_t j) {
@@ -120,7 +129,7 @@ void col_affine(const float* x, float* y, int64_t rows, int64_t C, const float* 
 void col_backward_apply(const float* dy, const float* x, float* dx, int64_t rows, int64_t C,
                         const float* dy_sub, const float* x_sub, const float* a, const float* b,
                         const float* c, bool stream) {
-  if (C > kColExt) {
+  if (by_rows(dx, C, stream)) {
     col_rows(
         dx, rows, C, stream,
         [&](int64_t off, int64_t j) {

@@ -79,6 +79,22 @@ void group_norm_forward_nhwc(const Context& ctx, const GroupNormForward& a, cons
                              [&] { return all_zero(a.x, GroupRuns(n0 + q / G, q % G, cpg, S, C).runs); });
       n_exact += exact[q];
     }
+    if (cpg == 1 && n_exact == 0) {
+      // Instance norm with every unit on the float32 path (the usual case):
+      // the loop below for one unit per group, without its per-group
+      // indexing (the same calls, so the same bits).
+      for (int64_t i = 0; i < sh.n; ++i) {
+        const int64_t row = row_of(n0 + i) * C, u0 = i * C, grp0 = (n0 + i) * C;
+        for (int64_t c = 0; c < C; ++c) {
+          const Normalizer st = normalizer(mo[u0 + c], a.eps);
+          if (a.mean) a.mean[grp0 + c] = static_cast<float>(mo[u0 + c].mean);
+          if (a.rstd) a.rstd[grp0 + c] = static_cast<float>(st.rstd);
+          fold_affine(st, a.gamma_at(row + c), a.beta_at(row + c), a.blend, co, u0 + c);
+        }
+      }
+      unit_affine(c2, sh, a.x + off, a.y + off, co);
+      return;
+    }
     Gathered ex(n_exact, cpg, S, 1);
     Scratch<int64_t> ex_group(n_exact);
     int64_t k = 0;
@@ -138,13 +154,29 @@ void group_norm_backward_nhwc(const Context& ctx, const GroupNormBackward& a, co
     int64_t n_exact = 0;
     for (int64_t i = 0; i < sh.n; ++i) {
       for (int64_t g = 0; g < G; ++g) {
-        const Moments gm = group_x_moments(cm.data() + i * C + g * cpg, cpg);
+        const CoMoments* gc = cm.data() + i * C + g * cpg;
+        const Moments gm = cpg == 1 ? group_x_moments_inline(gc, 1) : group_x_moments(gc, cpg);
         exact[i * G + g] =
             needs_exact(gm.m2, gm.count, gm.mean,
                         [&] { return all_zero(a.x, GroupRuns(n0 + i, g, cpg, S, C).runs); }) ||
             (saved && rstd_needs_exact(a.rstd[(n0 + i) * G + g]));
         n_exact += exact[i * G + g];
       }
+    }
+    if (cpg == 1 && n_exact == 0) {
+      // As in the forward: instance norm on the float32 path, group_grads()
+      // specialized to one unit per group.
+      for (int64_t i = 0; i < sh.n; ++i) {
+        const int64_t row = row_of(n0 + i) * C, u0 = i * C, grp0 = (n0 + i) * C;
+        for (int64_t c = 0; c < C; ++c) {
+          const double gam1 = a.gamma_at(row + c);
+          const double r = saved ? static_cast<double>(a.rstd[grp0 + c]) : -1.0;
+          group_grads_inline(cm.data() + u0 + c, &gam1, 1, r, a.eps, a.blend, co, u0 + c, share_g + grp0 + c,
+                             share_b + grp0 + c);
+        }
+      }
+      unit_backward_apply(c2, sh, a.dy + off, a.x + off, a.dx + off, co);
+      return;
     }
     // As in the forward: exact groups on copies (dy, x; dx over the dy copy).
     Gathered ex(n_exact, cpg, S, 2);

@@ -50,6 +50,12 @@ void unit_stats(const Context& ctx, const Shape& sh, M* out, Plane plane, Column
   const int64_t per_unit = cl ? 0 : chunks_of(S);                  // chunks of one run
   const RowBlocks rb = cl ? row_blocks(S, C, kStatRows) : RowBlocks{0, 0};
   const int64_t tasks = cl ? sh.n * rb.blocks : sh.units() * per_unit;
+  if (cl && rb.blocks == 1) {
+    // One block per sample: its results are the units' (merging one piece
+    // into nothing returns it unchanged), written in place.
+    run_tasks(ctx.threads, sh.numel(), tasks, [&](int64_t n) { column(n * S * C, S, out + n * C); });
+    return;
+  }
   Scratch<M> part(cl ? tasks * C : tasks);
   run_tasks(ctx.threads, sh.numel(), tasks, [&](int64_t t) {
     if (cl) {
