@@ -68,13 +68,19 @@ void group_norm_forward_nhwc(const Context& ctx, const GroupNormForward& a, cons
     // Groups outside the float32 kernels' range (exact.h) are computed in
     // double on copies taken before the apply pass (which may be in place)
     // and written over its output afterwards.
-    Scratch<Moments> gms(sh.n * G);
+    // Each group's moments: with one channel per group, the unit's own
+    // (merging it into nothing would return it unchanged).
+    Scratch<Moments> merged(cpg == 1 ? 0 : sh.n * G);
+    const Moments* gms = cpg == 1 ? mo.data() : merged.data();
     Scratch<bool> exact(sh.n * G);
     int64_t n_exact = 0;
     for (int64_t q = 0; q < sh.n * G; ++q) {
-      Moments gm{0.0, 0.0, 0.0};
-      for (int64_t j = 0; j < cpg; ++j) gm = merge_moments(gm, mo[q * cpg + j]);
-      gms[q] = gm;
+      if (cpg > 1) {
+        Moments acc{0.0, 0.0, 0.0};
+        for (int64_t j = 0; j < cpg; ++j) acc = merge_moments(acc, mo[q * cpg + j]);
+        merged[q] = acc;
+      }
+      const Moments& gm = gms[q];
       exact[q] = needs_exact(gm.m2, gm.count, gm.mean,
                              [&] { return all_zero(a.x, GroupRuns(n0 + q / G, q % G, cpg, S, C).runs); });
       n_exact += exact[q];
