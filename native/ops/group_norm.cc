@@ -60,6 +60,15 @@ inline bool split_groups(int64_t groups, int64_t len, int threads) {
 // groups overlap instead of each stalling its own.
 constexpr int64_t kBatch = 8;
 constexpr int64_t kSmallGroup = 1024;  // a batch of these stays in L1
+// Planes longer than this (one channel per group) run fused (below), not in
+// batches: for 768- and 1024-float planes the batch's dy and x (64 KiB at
+// 1024) overflow L1 before the apply pass re-reads them. Measured with the
+// C++ op driver (build-tests/op_profile, 1 thread, 3 runs, this AVX-512
+// VM): 1x512x32x32 avx512 forward 1.19-1.27 -> 1.02-1.22x memcpy, backward
+// 2.05-2.22 -> 1.86-1.99; avx2 forward 1.26-1.42 -> 1.05-1.06; 768-float
+// planes (2x256x24x32) forward 1.29-1.80 -> 1.04-1.13. 512-float planes
+// were no faster fused.
+constexpr int64_t kFuseAbove = 512;
 
 // Fused runs per parallel region: a few per thread, so that a thread that
 // finishes early takes another (each run starts with one unfused plane).
@@ -164,7 +173,7 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
   // One channel per group (instance norm, conditional IN, AdaIN) on large
   // planes: groups in runs, each plane's apply carried by the next plane's
   // statistics (affine_moments), the moments the same bits as alone.
-  const bool fused = cpg == 1 && len > kSmallGroup;
+  const bool fused = cpg == 1 && len > kFuseAbove;
   auto group_run = [&](int64_t g0, int64_t g1) {
     Moments mo = plane_moments(k, a.x + g0 * len, len);
     for (int64_t i = g0; i < g1; ++i) {
@@ -315,7 +324,7 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
   // One channel per group on large planes: as in the forward, runs of
   // groups, each plane's apply carried by the next plane's statistics
   // (backward_apply_co_moments, the same bits as co_moments alone).
-  const bool fused = cpg == 1 && len > kSmallGroup;
+  const bool fused = cpg == 1 && len > kFuseAbove;
   auto group_run = [&](int64_t g0, int64_t g1) {
     CoMoments cm = plane_co_moments(k, a.dy + g0 * m, a.x + g0 * m, m);
     GradBlock gb(1);
