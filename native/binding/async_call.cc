@@ -43,7 +43,7 @@ bool AsyncCall::Prepare() {
       // At the caller's offset within a cache line: the kernels align their
       // loops to the data, so the copy gives the same bits as the original.
       const size_t shift = reinterpret_cast<uintptr_t>(h.arg.data) % kLine;
-      h.mapped = ops::detail::map_pages(static_cast<size_t>(h.arg.bytes) + kLine);
+      h.mapped = ops::detail::map_filled_pages(static_cast<size_t>(h.arg.bytes) + kLine);
       if (!h.mapped) return false;
       h.copy = static_cast<char*>(h.mapped) + shift;
       h.owns = true;

@@ -60,6 +60,15 @@ inline bool split_groups(int64_t groups, int64_t len, int threads) {
 // groups overlap instead of each stalling its own.
 constexpr int64_t kBatch = 8;
 constexpr int64_t kSmallGroup = 1024;  // a batch of these stays in L1
+// Planes longer than this (one channel per group) run fused (below), not in
+// batches: for 768- and 1024-float planes the batch's dy and x (64 KiB at
+// 1024) overflow L1 before the apply pass re-reads them. Measured with the
+// C++ op driver (build-tests/op_profile, 1 thread, 3 runs, this AVX-512
+// VM): 1x512x32x32 avx512 forward 1.19-1.27 -> 1.02-1.22x memcpy, backward
+// 2.05-2.22 -> 1.86-1.99; avx2 forward 1.26-1.42 -> 1.05-1.06; 768-float
+// planes (2x256x24x32) forward 1.29-1.80 -> 1.04-1.13. 512-float planes
+// were no faster fused.
+constexpr int64_t kFuseAbove = 512;
 
 // Fused runs per parallel region: a few per thread, so that a thread that
 // finishes early takes another (each run starts with one unfused plane).
@@ -86,6 +95,34 @@ inline const float* float_coefficients(int64_t count, const double* v, float* ou
     out[j] = static_cast<float>(v[j]);
   }
   return out;
+}
+
+// Groups per batch task: several small ones, so that their scalar work
+// overlaps.
+inline int64_t batch_of(int64_t len) { return len <= kSmallGroup ? kBatch : 1; }
+
+// How a pass goes over the groups, the same choice forward and backward:
+// short single-channel planes in plane batches; otherwise whole groups per
+// task (fused runs of large single-channel planes, or batches), all on this
+// thread for small tensors; or, for a few groups larger than a thread's
+// share, the phased split.
+template <class PlaneBatch, class GroupRun, class GroupBatch, class Phased>
+void for_groups(const Context& ctx, int64_t numel, int64_t groups, int64_t len, bool small, bool fused,
+                int64_t plane_batches, PlaneBatch plane_batch, GroupRun group_run, GroupBatch group_batch,
+                Phased phased) {
+  const bool one = serial(numel, ctx.threads);
+  const bool whole = one || !split_groups(groups, len, ctx.threads);
+  if (small) {
+    run_tasks(ctx.threads, numel, plane_batches, plane_batch);
+  } else if (fused && whole) {
+    const int64_t runs = one ? 1 : runs_for(groups, ctx.threads);
+    run_tasks(ctx.threads, numel, runs, [&](int64_t r) { group_run(r * groups / runs, (r + 1) * groups / runs); });
+  } else if (whole) {
+    const int64_t batch = batch_of(len);
+    run_tasks(ctx.threads, numel, (groups + batch - 1) / batch, group_batch);
+  } else {
+    phased();
+  }
 }
 
 void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRows& row_of) {
@@ -136,7 +173,7 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
   // One channel per group (instance norm, conditional IN, AdaIN) on large
   // planes: groups in runs, each plane's apply carried by the next plane's
   // statistics (affine_moments), the moments the same bits as alone.
-  const bool fused = cpg == 1 && len > kSmallGroup;
+  const bool fused = cpg == 1 && len > kFuseAbove;
   auto group_run = [&](int64_t g0, int64_t g1) {
     Moments mo = plane_moments(k, a.x + g0 * len, len);
     for (int64_t i = g0; i < g1; ++i) {
@@ -163,8 +200,7 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
       mo = next;
     }
   };
-  const int64_t batch = len <= kSmallGroup ? kBatch : 1;
-  const int64_t batches = (groups + batch - 1) / batch;
+  const int64_t batch = batch_of(len);
   auto group_batch = [&](int64_t b) {
     const int64_t g0 = b * batch, g1 = min64(g0 + batch, groups);
     Moments mo[kBatch];
@@ -210,17 +246,9 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
     }
   };
 
-  // Whole groups per task (one run or batch, all on this thread for small
-  // tensors), or the phased split of few large groups.
-  const bool whole = serial(numel, ctx.threads) || !split_groups(groups, len, ctx.threads);
-  if (small_planes(k, cpg, len, a.eps)) {
-    run_tasks(ctx.threads, numel, a.n * per_sample, plane_batch);
-  } else if (fused && whole) {
-    const int64_t runs = serial(numel, ctx.threads) ? 1 : runs_for(groups, ctx.threads);
-    run_tasks(ctx.threads, numel, runs, [&](int64_t r) { group_run(r * groups / runs, (r + 1) * groups / runs); });
-  } else if (whole) {
-    run_tasks(ctx.threads, numel, batches, group_batch);
-  } else {
+  // Few groups larger than a thread's share: statistics, then the apply,
+  // each a parallel phase.
+  auto phased = [&] {
     const int64_t cpr = chunks_of(len);
     Scratch<Moments> part(groups * cpr);
     Scratch<Normalizer> st(groups);
@@ -239,7 +267,9 @@ void forward_nchw(const Context& ctx, const GroupNormForward& a, const SampleRow
       const int64_t i = t / cpr, j = t % cpr;
       if (!exact[i]) apply_span(i, st[i], j * kChunk, chunk_len(len, j));
     });
-  }
+  };
+  for_groups(ctx, numel, groups, len, small_planes(k, cpg, len, a.eps), fused, a.n * per_sample, plane_batch,
+             group_run, group_batch, phased);
 }
 
 // Gradient coefficients for `count` units in one block of 5*count floats.
@@ -294,7 +324,7 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
   // One channel per group on large planes: as in the forward, runs of
   // groups, each plane's apply carried by the next plane's statistics
   // (backward_apply_co_moments, the same bits as co_moments alone).
-  const bool fused = cpg == 1 && len > kSmallGroup;
+  const bool fused = cpg == 1 && len > kFuseAbove;
   auto group_run = [&](int64_t g0, int64_t g1) {
     CoMoments cm = plane_co_moments(k, a.dy + g0 * m, a.x + g0 * m, m);
     GradBlock gb(1);
@@ -321,8 +351,7 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
   // Otherwise groups in memory order (small ones in batches, so the scalar
   // work of several groups overlaps). Parallel over groups, not channels,
   // so a tensor with few channels still uses every thread.
-  const int64_t batch = len <= kSmallGroup ? kBatch : 1;
-  const int64_t batches = (groups + batch - 1) / batch;
+  const int64_t batch = batch_of(len);
   auto group_batch = [&](int64_t b) {
     const int64_t g0 = b * batch, g1 = min64(g0 + batch, groups);
     const int64_t u0 = g0 * cpg, u1 = g1 * cpg;
@@ -367,17 +396,9 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
     }
   };
 
-  // Whole groups per task (one run or batch, all on this thread for small
-  // tensors), or the phased split of few large groups.
-  const bool whole = serial(numel, ctx.threads) || !split_groups(groups, len, ctx.threads);
-  if (small_planes(k, cpg, len, a.eps)) {
-    run_tasks(ctx.threads, numel, a.n * per_sample, plane_batch);
-  } else if (fused && whole) {
-    const int64_t runs = serial(numel, ctx.threads) ? 1 : runs_for(groups, ctx.threads);
-    run_tasks(ctx.threads, numel, runs, [&](int64_t r) { group_run(r * groups / runs, (r + 1) * groups / runs); });
-  } else if (whole) {
-    run_tasks(ctx.threads, numel, batches, group_batch);
-  } else {
+  // Few groups larger than a thread's share: statistics, then the apply,
+  // each a parallel phase.
+  auto phased = [&] {
     const int64_t chunks = chunks_of(m);
     Scratch<CoMoments> part(units * chunks);
     Scratch<CoMoments> cm(units);
@@ -397,7 +418,9 @@ void backward_nchw(const Context& ctx, const GroupNormBackward& a, const SampleR
       const int64_t u = t / chunks, j = t % chunks;
       if (!exact[u / cpg]) apply(u, j * kChunk, chunk_len(m, j), gb.co, u);
     });
-  }
+  };
+  for_groups(ctx, numel, groups, len, small_planes(k, cpg, len, a.eps), fused, a.n * per_sample, plane_batch,
+             group_run, group_batch, phased);
   reduce_rows(share_g, share_b, a.n, C, a.rows, row_of, a.dgamma, a.dbeta);
 }
 

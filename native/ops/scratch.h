@@ -19,6 +19,9 @@ constexpr size_t kArenaBytes = size_t{4} << 20;
 namespace detail {
 // Page-granular memory from the OS (nullptr when refused).
 void* map_pages(size_t bytes);
+// The same, for memory the caller fills at once (the async calls' copies):
+// from 4 MiB on, aligned to 2 MiB and advised as transparent huge pages.
+void* map_filled_pages(size_t bytes);
 void unmap_pages(void* p, size_t bytes);
 
 struct Arena {
