@@ -27,6 +27,28 @@ RowBlocks row_blocks(int64_t s, int64_t c, int64_t min_rows = 1) {
   return {rows, (s + rows - 1) / rows};
 }
 
+// The apply passes run after a statistics pass that read the tensor front
+// to back. When it is one sample, its last rows are still in this core's
+// L2: block t of the apply order is then, for t < `tail` (the blocks within
+// kSlabBytes of inputs from the end), block blocks - 1 - t, and then the
+// rest in order, so that rows coming from L3 or memory still stream forward.
+// (Several samples: in order, as only the last one's tail is cached.)
+// Measured with the C++ op driver, 1 thread, median of 8-10 alternated
+// runs: instance norm channels-last N=1, C=128, 64x64 forward 6% faster
+// on AVX-512 and AVX2, backward and N=8 or 16 MiB samples within +-2%.
+// (Reversing whole samples instead was also faster on N=1 but, in one
+// series of runs, 3-6% slower on N=8 with AVX2, its blocks from memory.)
+struct ApplyOrder {
+  int64_t blocks, tail;
+  int64_t block(int64_t t) const { return t < tail ? blocks - 1 - t : t - tail; }
+};
+
+ApplyOrder apply_order(const Shape& sh, const RowBlocks& rb, int arrays) {
+  if (sh.n != 1) return {rb.blocks, 0};
+  const int64_t fit = kSlabBytes / (rb.rows * sh.c * 4 * arrays);
+  return {rb.blocks, fit < rb.blocks ? fit : rb.blocks};
+}
+
 // Statistics blocks have at least one full kernel block of rows (256): with
 // many channels, shorter blocks pay the per-column merge work more often
 // than they save in cache.
@@ -111,8 +133,9 @@ void unit_affine(const Context& ctx, const Shape& sh, const float* x, float* y, 
   }
   const RowBlocks rb = row_blocks(S, C);
   const bool stream = streaming(sh.numel(), rb.rows * C);
+  const ApplyOrder order = apply_order(sh, rb, 1);
   run_tasks(ctx.threads, sh.numel(), sh.n * rb.blocks, [&](int64_t t) {
-    const int64_t n = t / rb.blocks, j = t % rb.blocks, off = (n * S + j * rb.rows) * C;
+    const int64_t n = t / rb.blocks, j = order.block(t % rb.blocks), off = (n * S + j * rb.rows) * C;
     ctx.k.col_affine(x + off, y + off, rb.len(j, S), C, co.sub + n * C, co.scale + n * C, co.shift + n * C,
                      stream);
   });
@@ -133,8 +156,9 @@ void unit_backward_apply(const Context& ctx, const Shape& sh, const float* dy, c
   }
   const RowBlocks rb = row_blocks(S, C);
   const bool stream = streaming(sh.numel(), rb.rows * C);
+  const ApplyOrder order = apply_order(sh, rb, 2);
   run_tasks(ctx.threads, sh.numel(), sh.n * rb.blocks, [&](int64_t t) {
-    const int64_t n = t / rb.blocks, j = t % rb.blocks, off = (n * S + j * rb.rows) * C;
+    const int64_t n = t / rb.blocks, j = order.block(t % rb.blocks), off = (n * S + j * rb.rows) * C;
     const int64_t k = n * C;
     ctx.k.col_backward_apply(dy + off, x + off, dx + off, rb.len(j, S), C, co.dy_sub + k, co.x_sub + k, co.a + k,
                              co.b + k, co.c + k, stream);
