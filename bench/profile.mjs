@@ -3,7 +3,11 @@
 //
 //   npm run bench:profile -- in 32x256x8x8 backward
 //   npm run bench:profile -- ln 8x512x768 backward --rank 1
-//   npm run bench:profile -- in 1x64x256x256 forward --layout NHWC
+//   npm run bench:profile -- in 1x256x256x64 forward --layout NHWC
+//
+// <dims> are in the layout's order, as the API's shape: channels-last is
+// N x spatial... x C (the NHWC twin of the bench's 1x64x256x256 is
+// 1x256x256x64).
 //
 // Where an op's instructions go: callgrind counts the instructions of
 // `reps` calls of one op (bench/native/op_profile.cc, the op layer and the
