@@ -98,7 +98,7 @@ void group_norm_forward_nhwc(const Context& ctx, const GroupNormForward& a, cons
           fold_affine(st, a.gamma_at(row + c), a.beta_at(row + c), a.blend, co, u0 + c);
         }
       }
-      unit_affine(c2, sh, a.x + off, a.y + off, co);
+      unit_affine(c2, sh, a.x + off, a.y + off, co, a.n * C * S);
       return;
     }
     Gathered ex(n_exact, cpg, S, 1);
@@ -133,7 +133,7 @@ void group_norm_forward_nhwc(const Context& ctx, const GroupNormForward& a, cons
         }
       }
     }
-    unit_affine(c2, sh, a.x + off, a.y + off, co);
+    unit_affine(c2, sh, a.x + off, a.y + off, co, a.n * C * S);
     for (int64_t q = 0; q < n_exact; ++q) {
       const GroupRuns gr(ex_group[q] / G, ex_group[q] % G, cpg, S, C);
       ex.scatter(q, 0, a.y, gr.runs);
@@ -181,7 +181,7 @@ void group_norm_backward_nhwc(const Context& ctx, const GroupNormBackward& a, co
                              share_b + grp0 + c);
         }
       }
-      unit_backward_apply(c2, sh, a.dy + off, a.x + off, a.dx + off, co);
+      unit_backward_apply(c2, sh, a.dy + off, a.x + off, a.dx + off, co, a.n * C * S);
       return;
     }
     // As in the forward: exact groups on copies (dy, x; dx over the dy copy).
@@ -210,7 +210,7 @@ void group_norm_backward_nhwc(const Context& ctx, const GroupNormBackward& a, co
                     share_b + n0 * C + u0);
       }
     }
-    unit_backward_apply(c2, sh, a.dy + off, a.x + off, a.dx + off, co);
+    unit_backward_apply(c2, sh, a.dy + off, a.x + off, a.dx + off, co, a.n * C * S);
     for (int64_t q = 0; q < n_exact; ++q) {
       const GroupRuns gr(ex_group[q] / G, ex_group[q] % G, cpg, S, C);
       ex.scatter(q, 0, a.dx, gr.runs);

@@ -35,6 +35,17 @@ constexpr int64_t kStreamMinRun = int64_t{1} << 14;
 inline bool streaming(int64_t numel, int64_t run) {
   return numel * 4 >= stream_min_bytes() && run >= kStreamMinRun;
 }
+// The apply pass of a two-pass op (statistics over a whole sample or batch
+// first, then the outputs: channels-last norms, batch norm) re-reads its
+// input, and plain stores of the output evict input lines before they are
+// re-read. These stream from the lower bound (16 MiB), whatever the cache
+// size. Measured at op level (this Xeon VM, 480 MiB L3 reported, channels-
+// last instance norm, 1 thread): a 32 MiB sample 5.3 ms streaming against
+// 6.2 ms with plain stores, 16 MiB within 2%.
+constexpr int64_t kStreamMinBytesAfterStats = int64_t{16} << 20;
+inline bool streaming_after_stats(int64_t numel, int64_t run) {
+  return numel * 4 >= kStreamMinBytesAfterStats && run >= kStreamMinRun;
+}
 
 // f(t) for t in [0, tasks): on the calling thread for small work, else on
 // the pool. Either way every task does the same arithmetic, so results do

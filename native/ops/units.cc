@@ -120,11 +120,12 @@ void unit_co_moments(const Context& ctx, const Shape& sh, const float* dy, const
       [&](int64_t off, int64_t rows, CoMoments* o) { ctx.k.col_co_moments(dy + off, x + off, rows, sh.c, o); });
 }
 
-void unit_affine(const Context& ctx, const Shape& sh, const float* x, float* y, AffineCoef co) {
+void unit_affine(const Context& ctx, const Shape& sh, const float* x, float* y, AffineCoef co, int64_t footprint) {
+  const int64_t total = footprint > 0 ? footprint : sh.numel();
   const int64_t C = sh.c, S = sh.s;
   if (!sh.channels_last) {
     const int64_t cpr = chunks_of(S);
-    const bool stream = streaming(sh.numel(), S);
+    const bool stream = streaming_after_stats(total, S);
     run_tasks(ctx.threads, sh.numel(), sh.units() * cpr, [&](int64_t t) {
       const int64_t u = t / cpr, j = t % cpr, off = u * S + j * kChunk;
       ctx.k.affine(x + off, y + off, chunk_len(S, j), co.sub[u], co.scale[u], co.shift[u], stream);
@@ -132,7 +133,7 @@ void unit_affine(const Context& ctx, const Shape& sh, const float* x, float* y, 
     return;
   }
   const RowBlocks rb = row_blocks(S, C);
-  const bool stream = streaming(sh.numel(), rb.rows * C);
+  const bool stream = streaming_after_stats(total, rb.rows * C);
   const ApplyOrder order = apply_order(sh, rb, 1);
   run_tasks(ctx.threads, sh.numel(), sh.n * rb.blocks, [&](int64_t t) {
     const int64_t n = t / rb.blocks, j = order.block(t % rb.blocks), off = (n * S + j * rb.rows) * C;
@@ -142,11 +143,12 @@ void unit_affine(const Context& ctx, const Shape& sh, const float* x, float* y, 
 }
 
 void unit_backward_apply(const Context& ctx, const Shape& sh, const float* dy, const float* x, float* dx,
-                         GradCoef co) {
+                         GradCoef co, int64_t footprint) {
+  const int64_t total = footprint > 0 ? footprint : sh.numel();
   const int64_t C = sh.c, S = sh.s;
   if (!sh.channels_last) {
     const int64_t cpr = chunks_of(S);
-    const bool stream = streaming(sh.numel(), S);
+    const bool stream = streaming_after_stats(total, S);
     run_tasks(ctx.threads, sh.numel(), sh.units() * cpr, [&](int64_t t) {
       const int64_t u = t / cpr, j = t % cpr, off = u * S + j * kChunk;
       ctx.k.backward_apply(dy + off, x + off, dx + off, chunk_len(S, j), co.dy_sub[u], co.x_sub[u], co.a[u],
@@ -155,7 +157,7 @@ void unit_backward_apply(const Context& ctx, const Shape& sh, const float* dy, c
     return;
   }
   const RowBlocks rb = row_blocks(S, C);
-  const bool stream = streaming(sh.numel(), rb.rows * C);
+  const bool stream = streaming_after_stats(total, rb.rows * C);
   const ApplyOrder order = apply_order(sh, rb, 2);
   run_tasks(ctx.threads, sh.numel(), sh.n * rb.blocks, [&](int64_t t) {
     const int64_t n = t / rb.blocks, j = order.block(t % rb.blocks), off = (n * S + j * rb.rows) * C;

@@ -33,11 +33,15 @@ void unit_moments(const Context& ctx, const Shape& sh, const float* x, kernels::
 void unit_moments_f64(const Context& ctx, const Shape& sh, const float* x, kernels::Moments* out);
 void unit_co_moments(const Context& ctx, const Shape& sh, const float* dy, const float* x,
                      kernels::CoMoments* out);
-// y = (x - sub[u]) * scale[u] + shift[u]. y may be x.
-void unit_affine(const Context& ctx, const Shape& sh, const float* x, float* y, AffineCoef co);
+// y = (x - sub[u]) * scale[u] + shift[u]. y may be x. `footprint`: the
+// elements of the whole op when this is a part of it (one sample of
+// several), for the choice of non-temporal stores (policy.h: what matters
+// is whether the op's inputs and outputs together stay in cache); 0 = sh's.
+void unit_affine(const Context& ctx, const Shape& sh, const float* x, float* y, AffineCoef co,
+                 int64_t footprint = 0);
 // dx = a[u] (dy - dy_sub[u]) + b[u] (x - x_sub[u]) + c[u]. dx may be dy or x.
 void unit_backward_apply(const Context& ctx, const Shape& sh, const float* dy, const float* x, float* dx,
-                         GradCoef co);
+                         GradCoef co, int64_t footprint = 0);
 
 }  // namespace ops
 }  // namespace instnorm
