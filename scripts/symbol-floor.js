@@ -3,7 +3,7 @@
 // most GLIBC_2.28 and GLIBCXX_3.4.21. CXXABI_1.3.9 is the C++ ABI version of
 // the same libstdc++ (GCC 5.1). How the addon stays under it:
 // native/runtime/glibc_floor.h. Used by scripts/prebuild.js (which refuses
-// to ship a binary above the floor) and test/package/prebuilds.test.ts.
+// to ship a binary above the floor) and test/package/tarball.test.ts.
 'use strict';
 const { execFileSync } = require('node:child_process');
 

@@ -13,7 +13,7 @@
 //   every glibc of the architecture has (2.2.5 is x86-64's first, 2.17
 //   aarch64's). Include this header in every file that calls these functions.
 //
-// test/package/prebuilds.test.ts reads each prebuild's symbol versions with
+// test/package/tarball.test.ts reads each prebuild's symbol versions with
 // readelf and fails on anything newer than the floor, so a new call into the
 // C++ runtime or glibc that raises it is caught in CI (README: Develop).
 #pragma once
