@@ -24,40 +24,15 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OP_PROFILE as OUT, buildOpProfile as build } from './native/op-profile-build.mjs';
 import { cliArgs } from './timing.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..');
 const require = createRequire(import.meta.url);
 const config = require('../native/build-config.js');
-const DRIVER = 'bench/native/op_profile.cc';
-const OUT = path.join(root, 'build-tests', 'op_profile');
 
 function fail(msg) {
   console.error(`bench:profile: ${msg}`);
   process.exit(2);
-}
-
-/** Builds build-tests/op_profile unless it is newer than every source it is built from. */
-function build() {
-  const isas = config.isasFor(process.arch);
-  const sources = config.baselineSources().filter((s) => !s.startsWith('native/binding/'));
-  const inputs = [DRIVER, ...sources, config.KERNEL_TABLE_SOURCE];
-  const headers = (dir) => fs.readdirSync(path.join(root, dir), { recursive: true }).filter((f) => /\.(h|def)$/.test(f)).map((f) => path.join(dir, f));
-  const newest = Math.max(...[...inputs, ...headers('native/kernels'), ...headers('native/ops'), ...headers('native/runtime')]
-    .map((f) => fs.statSync(path.join(root, f)).mtimeMs));
-  if (fs.existsSync(OUT) && fs.statSync(OUT).mtimeMs > newest) return;
-  console.error('bench:profile: building build-tests/op_profile');
-  const common = config.commonFlags('gcc');
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'op-profile-'));
-  const objs = isas.map((isa) => {
-    const o = path.join(tmp, `${isa.name}.o`);
-    execFileSync('g++', [...common, '-g', ...isa.flags.gcc, `-DINSTNORM_TARGET_ISA=${isa.name}`, '-c', config.KERNEL_TABLE_SOURCE, '-o', o], { cwd: root, stdio: 'inherit' });
-    return o;
-  });
-  fs.mkdirSync(path.dirname(OUT), { recursive: true });
-  execFileSync('g++', [...common, '-g', DRIVER, ...sources, ...objs, '-pthread', '-o', OUT], { cwd: root, stdio: 'inherit' });
-  fs.rmSync(tmp, { recursive: true });
 }
 
 /** A function's name without namespaces of ours, argument lists and `const`. */
